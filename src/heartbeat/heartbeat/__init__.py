@@ -1,0 +1,1 @@
+"""The HTTP face behind the ALB: heartbeat pings, the status endpoint and the waiting page."""

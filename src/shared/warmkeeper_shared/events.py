@@ -1,0 +1,51 @@
+"""Custom EventBridge events of Warmkeeper: who may ask the controller for what.
+
+The heartbeat function and operators put these on the default bus; the controller's rule matches
+``source`` and ``detail.stack`` so stacks sharing an account never act on each other's requests.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+SOURCE = "warmkeeper"
+
+
+class DetailType(StrEnum):
+    WAKE_REQUESTED = "Wake Requested"
+    SLEEP_REQUESTED = "Sleep Requested"
+    PIN_REQUESTED = "Pin Requested"
+    UNPIN_REQUESTED = "Unpin Requested"
+
+
+class RequestDetail(BaseModel):
+    """``detail`` of every Warmkeeper event. Unknown fields are ignored so newer senders stay readable."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+    stack: str = Field(min_length=1, max_length=128)
+    requested_by: str = Field(default="unknown", max_length=256)
+    reason: str | None = Field(default=None, max_length=1024)
+    # Pin only: keep awake until this instant (the controller caps it at its maximum pin duration).
+    until: AwareDatetime | None = None
+
+
+def put_events_entry(detail_type: DetailType, detail: RequestDetail, event_bus: str) -> dict[str, Any]:
+    """One ``PutEvents`` entry for ``detail``; ``event_bus`` is a bus name or ARN."""
+    return {
+        "Source": SOURCE,
+        "DetailType": detail_type.value,
+        "Detail": json.dumps(detail.model_dump(mode="json", by_alias=True, exclude_none=True)),
+        "EventBusName": event_bus,
+    }
+
+
+def event_time(value: datetime) -> str:
+    """EventBridge's time format (seconds, UTC, ``Z``)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
