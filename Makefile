@@ -1,0 +1,52 @@
+# Every target installs what it needs on first use; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+STAMP := $(VENV)/.installed
+# .venv/bin first: it holds python3.13, which `sam build` needs for the python3.13 runtime.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help venv docker lambda-image build lint test test-fast demo bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(STAMP): requirements-dev.txt src/warmkeeper/requirements.txt src/heartbeat/requirements.txt scripts/venv.sh
+	scripts/venv.sh $(VENV)
+	@touch $@
+
+venv: $(STAMP) ## the Python 3.13 virtual environment with the dev tools
+
+docker: ## install and start the Docker engine if it is not running
+	scripts/docker-engine.sh
+
+lambda-image: $(STAMP) docker ## the local Lambda base image for sam local invoke (rebuilt when its inputs change)
+	scripts/lambda-image/build.sh
+
+build: $(STAMP) ## sam build
+	sam build --cached --parallel
+
+lint: $(STAMP) ## ruff, mypy --strict, cfn-lint and sam validate --lint
+	ruff check .
+	ruff format --check .
+	mypy
+	cfn-lint template.yaml
+	sam validate --lint
+
+test: $(STAMP) lambda-image ## everything CI runs: lint, then all tests
+	$(MAKE) lint
+	pytest -n 2
+
+test-fast: $(STAMP) ## unit and moto tests only (no Docker)
+	pytest -n 2 -m "not docker"
+
+demo: $(STAMP) ## the main job: the whole lifecycle on a local AWS built from template.yaml
+	python -m localstack.demo
+
+bench: $(STAMP) ## benchmarks: print the tables
+	python -m bench
+
+clean: ## remove build output (keeps the virtual environment)
+	rm -rf .aws-sam build artifacts
