@@ -43,7 +43,7 @@ test-fast: $(STAMP) ## unit and moto tests only (no Docker)
 	pytest -n 2 -m "not docker"
 
 demo: $(STAMP) ## the main job: the whole lifecycle on a local AWS built from template.yaml
-	python -m localstack.demo
+	python -m local_aws.demo
 
 bench: $(STAMP) ## benchmarks: print the tables
 	python -m bench
