@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 # .venv/bin first: it holds python3.13, which `sam build` needs for the python3.13 runtime.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: help venv docker lambda-image build lint test test-fast demo bench clean
 
