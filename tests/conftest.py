@@ -56,8 +56,8 @@ def _loopback_only() -> Iterator[None]:
         _check_address(address)
         return original_connect_ex(self, address)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign, assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign, assignment]
     yield
     socket.socket.connect = original_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = original_connect_ex  # type: ignore[method-assign]
