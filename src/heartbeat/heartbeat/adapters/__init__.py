@@ -1,0 +1,1 @@
+"""Every AWS call of the HTTP face lives here."""

@@ -1,0 +1,137 @@
+"""AWS reads and the one write (a wake request) of the HTTP face, with the caches that keep them rare."""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from heartbeat.domain.status import ObservedService
+from heartbeat.settings import Settings
+from warmkeeper_shared.events import DetailType, RequestDetail, put_events_entry
+from warmkeeper_shared.state import ControllerState, StateDocumentError, parse_state
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_events import EventBridgeClient
+
+# A visitor waits on these calls: fail fast and let the page (and the backstop alarm) cover the rest.
+_BOTO_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2})
+# Rotation reaches Caddy only when its task restarts, so a few minutes of caching loses nothing.
+TOKEN_MAX_AGE_SECONDS = 300
+# Short enough that the waiting page notices a started or failed wake within a poll or two.
+STATE_MAX_AGE_SECONDS = 3
+SERVICE_MAX_AGE_SECONDS = 2
+
+
+class AwsFault(RuntimeError):
+    """An AWS call failed; the message says which call and why."""
+
+
+@cache
+def _secrets() -> SecretsProvider:
+    return SecretsProvider(boto_config=_BOTO_CONFIG)
+
+
+@cache
+def _ssm() -> SSMProvider:
+    return SSMProvider(boto_config=_BOTO_CONFIG)
+
+
+@cache
+def _ecs() -> ECSClient:
+    return boto3.client("ecs", config=_BOTO_CONFIG)
+
+
+@cache
+def _elbv2() -> ElasticLoadBalancingv2Client:
+    return boto3.client("elbv2", config=_BOTO_CONFIG)
+
+
+@cache
+def _events() -> EventBridgeClient:
+    return boto3.client("events", config=_BOTO_CONFIG)
+
+
+_observed: dict[str, tuple[float, ObservedService]] = {}
+
+
+def reset_caches() -> None:
+    """Forget clients and cached values (tests and benchmarks start from a cold container)."""
+    for factory in (_secrets, _ssm, _ecs, _elbv2, _events):
+        factory.cache_clear()
+    _observed.clear()
+
+
+def heartbeat_token(secret_arn: str) -> str:
+    try:
+        value = _secrets().get(secret_arn, max_age=TOKEN_MAX_AGE_SECONDS)
+    except GetParameterError as error:
+        raise AwsFault(f"cannot read the heartbeat token secret {secret_arn}: {error}") from error
+    token = value.decode() if isinstance(value, bytes) else str(value)
+    if not token.strip():
+        raise AwsFault(f"the heartbeat token secret {secret_arn} is empty")
+    return token.strip()
+
+
+def controller_state(parameter_name: str) -> ControllerState:
+    try:
+        raw = _ssm().get(parameter_name, max_age=STATE_MAX_AGE_SECONDS)
+    except GetParameterError as error:
+        raise AwsFault(f"cannot read the controller state parameter {parameter_name}: {error}") from error
+    try:
+        return parse_state(str(raw) if raw is not None else None)
+    except StateDocumentError as error:
+        raise AwsFault(str(error)) from error
+
+
+def observe_service(settings: Settings) -> ObservedService:
+    """desiredCount, runningCount and healthy targets, cached briefly so polling tabs stay cheap."""
+    cached = _observed.get(settings.service_name)
+    if cached is not None and time.monotonic() - cached[0] < SERVICE_MAX_AGE_SECONDS:
+        return cached[1]
+    try:
+        services = _ecs().describe_services(cluster=settings.cluster_name, services=[settings.service_name])
+        health = _elbv2().describe_target_health(TargetGroupArn=settings.ecs_target_group_arn)
+    except (ClientError, BotoCoreError) as error:
+        raise AwsFault(f"cannot observe the service: {error}") from error
+    if not services["services"]:
+        failures = services.get("failures", [])
+        raise AwsFault(f"service {settings.service_name} not found in {settings.cluster_name}: {failures}")
+    service = services["services"][0]
+    healthy = sum(
+        1
+        for description in health["TargetHealthDescriptions"]
+        if description.get("TargetHealth", {}).get("State") == "healthy"
+    )
+    observed = ObservedService(
+        desired_count=service.get("desiredCount", 0),
+        running_count=service.get("runningCount", 0),
+        healthy_targets=healthy,
+    )
+    _observed[settings.service_name] = (time.monotonic(), observed)
+    return observed
+
+
+def put_wake_request(settings: Settings, requested_by: str, reason: str) -> str:
+    """Ask the controller for a wake; returns the event id."""
+    detail = RequestDetail(stack=settings.stack_name, requested_by=requested_by, reason=reason)
+    entry = put_events_entry(DetailType.WAKE_REQUESTED, detail, settings.event_bus_name)
+    try:
+        answer = _events().put_events(Entries=[entry])  # type: ignore[list-item]
+    except (ClientError, BotoCoreError) as error:
+        raise AwsFault(f"PutEvents failed: {error}") from error
+    result = answer["Entries"][0] if answer.get("Entries") else {}
+    if answer.get("FailedEntryCount", 0) or "EventId" not in result:
+        raise AwsFault(
+            f"PutEvents rejected the wake request: {result.get('ErrorCode', 'no code')} "
+            f"{result.get('ErrorMessage', 'no message')}"
+        )
+    return result["EventId"]

@@ -1,0 +1,121 @@
+"""Who is asking, and whether their request should wake the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from heartbeat.settings import Settings
+from warmkeeper_shared.state import ControllerState, Phase, derive_phase
+
+# Seconds a client should wait before trying again: about one health-check round of a starting task.
+RETRY_AFTER_SECONDS = 10
+# After this function sent a wake, the controller needs a moment to record it; until then (and while the
+# cached state is stale) later hits must not send the same request again.
+LOCAL_WAKE_GRACE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """The parts of an HTTP request the decisions look at."""
+
+    method: str
+    path: str
+    user_agent: str
+    accepts_html: bool
+
+
+class Answer(StrEnum):
+    PAGE = "page"  # the waiting page (a browser)
+    JSON = "json"  # 503 with a JSON body (API clients, monitors)
+    EMPTY = "empty"  # 503 without a body (HEAD)
+
+
+@dataclass(frozen=True)
+class WaitDecision:
+    answer: Answer
+    # None for a visitor; otherwise why this request must not wake anything.
+    not_a_visitor: str | None
+    # Counted as WakeRequests: a visitor wants the service while it is not awake.
+    wants_wake: bool
+    # Put a "Wake Requested" event: wanted, and no wake is already under way or failed.
+    send_wake: bool
+    # What the response tells the client (X-Warmkeeper-State).
+    phase: Phase
+
+
+def not_a_visitor(request: IncomingRequest, settings: Settings) -> str | None:
+    """Why the request is not a visitor's (health checks, monitors, crawlers, HEAD, robots), or None."""
+    if request.method == "HEAD":
+        return "HEAD request"
+    if request.path == settings.health_check_path or request.path in settings.non_visitor_paths:
+        return "non-visitor path"
+    agent = request.user_agent.casefold()
+    for marker in settings.non_visitor_user_agents:
+        if marker.casefold() in agent:
+            return "non-visitor user agent"
+    return None
+
+
+def phase_at_the_waker(state: ControllerState | None) -> Phase:
+    """The phase as seen by a request that reached the waker.
+
+    Such a request proves user traffic is not on ECS, so whatever desiredCount says the service is not
+    awake for this visitor: only the record's failure or wake under way matter, hence desiredCount 0.
+    An unreadable record (None) reads as asleep, so a visitor still asks for a wake.
+    """
+    if state is None:
+        return Phase.SLEEPING
+    return derive_phase(state, desired_count=0)
+
+
+def recently_sent(now: datetime, last_wake_sent: datetime | None) -> bool:
+    return last_wake_sent is not None and timedelta(0) <= now - last_wake_sent < LOCAL_WAKE_GRACE
+
+
+def decide_wait(
+    now: datetime,
+    settings: Settings,
+    state: ControllerState | None,
+    request: IncomingRequest,
+    last_wake_sent: datetime | None = None,
+) -> WaitDecision:
+    """What to do with a request that reached the waker (the service sleeps or wakes).
+
+    ``last_wake_sent`` is when this execution environment last sent one. ``state`` is None when the
+    controller's record could not be read: a visitor then asks for a wake anyway, because a duplicate
+    request is harmless and a missing one leaves the visitor waiting.
+    """
+    reason = not_a_visitor(request, settings)
+    if request.method == "HEAD":
+        answer = Answer.EMPTY
+    elif request.accepts_html and reason is None:
+        answer = Answer.PAGE
+    else:
+        answer = Answer.JSON
+
+    phase = phase_at_the_waker(state)
+    if phase is Phase.SLEEPING and recently_sent(now, last_wake_sent):
+        phase = Phase.WAKING
+
+    if reason is not None:
+        return WaitDecision(answer=answer, not_a_visitor=reason, wants_wake=False, send_wake=False, phase=phase)
+    # A failed wake is retried by a person (the page's retry button) or by the wake backstop alarm, which
+    # counts WakeRequests: automatic retries from every page load would hide the failure from visitors.
+    send = phase is Phase.SLEEPING
+    return WaitDecision(
+        answer=answer,
+        not_a_visitor=None,
+        wants_wake=True,
+        send_wake=send,
+        phase=Phase.WAKING if send else phase,
+    )
+
+
+def safe_return_path(path: str, query: str) -> str:
+    """The same-site URL to come back to; never a protocol-relative or absolute URL (no open redirect)."""
+    clean = "/" + path.lstrip("/\\")
+    if any(char in clean for char in "\r\n\\"):
+        clean = "/"
+    return f"{clean}?{query}" if query else clean

@@ -1,0 +1,1 @@
+"""The waiting page, rendered from a self-contained template (no external assets)."""

@@ -1,0 +1,31 @@
+"""What ``GET /_warmkeeper/status`` answers: the service's phase as a visitor (or the demo) sees it.
+
+Public by design: no ARNs, no tokens, nothing an anonymous visitor should not read.
+"""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from warmkeeper_shared.state import Phase
+
+
+class ServiceStatus(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+    service: str
+    state: Phase
+    # True once user traffic goes to the application again: the waiting page may return to its URL.
+    ready: bool
+    desired_count: int = Field(ge=0)
+    running_count: int = Field(ge=0)
+    healthy_targets: int = Field(ge=0)
+    waking_for_seconds: int | None = Field(default=None, ge=0)
+    wake_deadline_seconds: int = Field(ge=0)
+    failure_reason: str | None = None
+    failed_at: AwareDatetime | None = None
+    checked_at: AwareDatetime
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True)
