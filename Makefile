@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv docker lambda-image build lint test test-fast demo bench clean
+.PHONY: help venv docker debian-tools lambda-image build lint test test-fast demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -22,6 +22,9 @@ venv: $(STAMP) ## the Python 3.13 virtual environment with the dev tools
 
 docker: ## install and start the Docker engine if it is not running
 	scripts/docker-engine.sh
+
+debian-tools: ## Caddy and Chromium from Debian, for the HTTP-face tests
+	scripts/install-debian-tools.sh
 
 lambda-image: $(STAMP) docker ## the local Lambda base image for sam local invoke (rebuilt when its inputs change)
 	scripts/lambda-image/build.sh
@@ -36,11 +39,11 @@ lint: $(STAMP) ## ruff, mypy --strict, cfn-lint and sam validate --lint
 	cfn-lint template.yaml
 	sam validate --lint
 
-test: $(STAMP) lambda-image ## everything CI runs: lint, then all tests
+test: $(STAMP) debian-tools lambda-image ## everything CI runs: lint, then all tests
 	$(MAKE) lint
 	pytest -n 2
 
-test-fast: $(STAMP) ## unit and moto tests only (no Docker)
+test-fast: $(STAMP) debian-tools ## all tests but those needing Docker
 	pytest -n 2 -m "not docker"
 
 demo: $(STAMP) ## the main job: the whole lifecycle on a local AWS built from template.yaml
