@@ -1,0 +1,551 @@
+"""Bridges over the gaps between moto 5.2 and AWS that a stack built from template.yaml falls into.
+
+Each bridge is named for the gap it closes and is installed once, in the process that runs the local
+endpoint, before the first stack is created (moto collects its CloudFormation models on first use and
+caches them; :func:`install` clears that cache). Gaps, as observed with tiny templates
+(tests/local_aws/test_bridges.py shows each one failing without its bridge):
+
+- ``alarm_model``: ``AWS::CloudWatch::Alarm`` has no CloudFormation model, the alarm is skipped silently.
+- ``secret_model``: ``AWS::SecretsManager::Secret`` has no CloudFormation model either.
+- ``listener_forward_config``: a listener default action with ``ForwardConfig`` (weighted target groups)
+  fails with ``KeyError: 'TargetGroupArn'`` in moto's property conversion.
+- ``service_default_desired_count``: a service created without ``DesiredCount`` starts at 0 tasks in moto;
+  AWS starts a REPLICA service at 1.
+- ``target_group_attributes``: ``Fn::GetAtt`` of a target group (``TargetGroupFullName``...) is not
+  answered (moto's target group has no ``get_cfn_attribute``).
+- ``load_balancer_full_name``: ``Fn::GetAtt`` ``LoadBalancerFullName`` is "not implemented" and resolves to
+  nothing, which would leave the ALB metrics' ``LoadBalancer`` dimension empty.
+- ``alarm_state_change_events``: moto changes an alarm's state but emits no "CloudWatch Alarm State Change"
+  event; the bridge reports every real transition (before and after state) to listeners, from which
+  :mod:`local_aws.eventbus` builds the event AWS would send.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import threading
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.core.common_models import CloudFormationModel
+
+# moto's internals that the bridges patch, typed loosely on purpose: they are not a public API.
+cfn_parsing: Any = importlib.import_module("moto.cloudformation.parsing")
+cw_models: Any = importlib.import_module("moto.cloudwatch.models")
+ecs_models: Any = importlib.import_module("moto.ecs.models")
+elbv2_models: Any = importlib.import_module("moto.elbv2.models")
+sm_models: Any = importlib.import_module("moto.secretsmanager.models")
+
+_lock = threading.Lock()
+_installed: list[str] = []
+
+
+# --- alarm_model -----------------------------------------------------------------------------------
+
+
+def _dimensions(raw: list[dict[str, Any]] | None) -> list[cw_models.Dimension]:
+    return [cw_models.Dimension(name=item.get("Name"), value=item.get("Value")) for item in raw or []]
+
+
+def _metric_data_queries(raw: list[dict[str, Any]] | None) -> list[cw_models.MetricDataQuery] | None:
+    if not raw:
+        return None
+    queries = []
+    for item in raw:
+        stat = item.get("MetricStat")
+        metric_stat = None
+        if stat:
+            metric = stat.get("Metric", {})
+            metric_stat = cw_models.MetricStat(
+                metric=cw_models.Metric(
+                    metric_name=metric.get("MetricName"),
+                    namespace=metric.get("Namespace"),
+                    dimensions=_dimensions(metric.get("Dimensions")),
+                ),
+                period=stat.get("Period"),
+                stat=stat.get("Stat"),
+                unit=stat.get("Unit"),
+            )
+        queries.append(
+            cw_models.MetricDataQuery(
+                query_id=item.get("Id"),
+                label=item.get("Label"),
+                period=item.get("Period"),
+                # CloudFormation gives booleans, moto's XML renders whatever it gets.
+                return_data=str(item.get("ReturnData", True)).lower(),
+                expression=item.get("Expression"),
+                metric_stat=metric_stat,
+            )
+        )
+    return queries
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def put_alarm_from_properties(name: str, properties: dict[str, Any], account_id: str, region: str) -> Any:
+    """PutMetricAlarm from the CloudFormation properties of an ``AWS::CloudWatch::Alarm``."""
+    backend = cw_models.cloudwatch_backends[account_id][region]
+    previous = backend.alarms.get(name)
+    alarm = backend.put_metric_alarm(
+        name=name,
+        namespace=properties.get("Namespace"),
+        metric_name=properties.get("MetricName"),
+        comparison_operator=properties.get("ComparisonOperator"),
+        evaluation_periods=_optional_int(properties.get("EvaluationPeriods")),
+        period=_optional_int(properties.get("Period")),
+        threshold=float(properties["Threshold"]) if "Threshold" in properties else None,
+        statistic=properties.get("Statistic"),
+        description=properties.get("AlarmDescription"),
+        dimensions=[{"Name": d.get("Name"), "Value": d.get("Value")} for d in properties.get("Dimensions", [])],
+        alarm_actions=list(properties.get("AlarmActions", [])),
+        metric_data_queries=_metric_data_queries(properties.get("Metrics")),
+        datapoints_to_alarm=_optional_int(properties.get("DatapointsToAlarm")),
+        extended_statistic=properties.get("ExtendedStatistic"),
+        ok_actions=list(properties.get("OKActions", [])),
+        insufficient_data_actions=list(properties.get("InsufficientDataActions", [])),
+        unit=properties.get("Unit"),
+        actions_enabled=properties.get("ActionsEnabled", True) in (True, "true", "True"),
+        treat_missing_data=properties.get("TreatMissingData"),
+        evaluate_low_sample_count_percentile=properties.get("EvaluateLowSampleCountPercentile"),
+        threshold_metric_id=properties.get("ThresholdMetricId"),
+        tags=properties.get("Tags"),
+    )
+    if previous is not None:
+        # AWS: updating an alarm leaves its state unchanged and only overwrites the configuration.
+        alarm.state_value = previous.state_value
+        alarm.state_reason = previous.state_reason
+        alarm.state_reason_data = previous.state_reason_data
+        alarm.state_updated_timestamp = previous.state_updated_timestamp
+        alarm.history = previous.history
+    else:
+        # AWS starts a new alarm in INSUFFICIENT_DATA (moto says OK) until its first evaluation.
+        alarm.state_value = "INSUFFICIENT_DATA"
+    return alarm
+
+
+class _AlarmModel:
+    """``AWS::CloudWatch::Alarm`` for moto's CloudFormation: Ref is the alarm name, GetAtt Arn its ARN.
+
+    Mixed into a ``CloudFormationModel`` subclass only when the bridge is installed, because moto finds
+    its models as direct subclasses of ``CloudFormationModel``.
+    """
+
+    def __init__(self, name: str, arn: str) -> None:
+        self.name = name
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **_kwargs: Any,
+    ) -> _AlarmModel:
+        alarm = put_alarm_from_properties(resource_name, cloudformation_json["Properties"], account_id, region_name)
+        return cls(alarm.name, alarm.alarm_arn)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: _AlarmModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _AlarmModel:
+        if new_resource_name != original_resource.name:
+            # A new AlarmName replaces the alarm, as in AWS.
+            cw_models.cloudwatch_backends[account_id][region_name].delete_alarms([original_resource.name])
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, _cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        cw_models.cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+
+# --- secret_model ----------------------------------------------------------------------------------
+
+
+def _secret_string(properties: dict[str, Any], account_id: str, region: str) -> str | None:
+    if "SecretString" in properties:
+        return str(properties["SecretString"])
+    generate = properties.get("GenerateSecretString")
+    if generate is None:
+        return None
+    backend = sm_models.secretsmanager_backends[account_id][region]
+    password = backend.get_random_password(
+        password_length=int(generate.get("PasswordLength", 32)),
+        exclude_characters=generate.get("ExcludeCharacters", ""),
+        exclude_numbers=bool(generate.get("ExcludeNumbers", False)),
+        exclude_punctuation=bool(generate.get("ExcludePunctuation", False)),
+        exclude_uppercase=bool(generate.get("ExcludeUppercase", False)),
+        exclude_lowercase=bool(generate.get("ExcludeLowercase", False)),
+        include_space=bool(generate.get("IncludeSpace", False)),
+        require_each_included_type=bool(generate.get("RequireEachIncludedType", True)),
+    )
+    # moto answers with the API's JSON document.
+    password = json.loads(password)["RandomPassword"]
+    template = generate.get("SecretStringTemplate")
+    key = generate.get("GenerateStringKey")
+    if template is not None and key is not None:
+        document = json.loads(template)
+        document[key] = password
+        return json.dumps(document)
+    return str(password)
+
+
+class _SecretModel:
+    """``AWS::SecretsManager::Secret`` for moto's CloudFormation: Ref and GetAtt Id are the secret's ARN."""
+
+    def __init__(self, name: str, arn: str) -> None:
+        self.name = name
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::Secret"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Id":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **_kwargs: Any,
+    ) -> _SecretModel:
+        properties = cloudformation_json["Properties"]
+        backend = sm_models.secretsmanager_backends[account_id][region_name]
+        backend.create_secret(
+            name=resource_name,
+            secret_string=_secret_string(properties, account_id, region_name),
+            secret_binary=None,
+            description=properties.get("Description"),
+            tags=properties.get("Tags"),
+            kms_key_id=properties.get("KmsKeyId"),
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+        return cls(resource_name, backend.describe_secret(resource_name).arn)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: _SecretModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _SecretModel:
+        if new_resource_name == original_resource.name:
+            # The generated value stays: CloudFormation regenerates only when GenerateSecretString changes,
+            # which a local stack does not need to follow.
+            return original_resource
+        cls.delete_from_cloudformation_json(original_resource.name, {}, account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, _cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        sm_models.secretsmanager_backends[account_id][region_name].delete_secret(
+            resource_name, recovery_window_in_days=None, force_delete_without_recovery=True
+        )
+
+
+# --- listener_forward_config -----------------------------------------------------------------------
+
+
+def _install_listener_forward_config() -> None:
+    backend_class = elbv2_models.ELBv2Backend
+    original = backend_class.convert_and_validate_properties
+
+    def convert_and_validate_properties(self: Any, properties: dict[str, Any]) -> list[dict[str, Any]]:
+        actions = []
+        for action in properties["DefaultActions"]:
+            if action.get("Type") == "forward" and "ForwardConfig" in action:
+                # Kept whole: moto's listener, ModifyListener and DescribeListeners all speak ForwardConfig.
+                actions.append(copy.deepcopy(action))
+            else:
+                actions.extend(original(self, {"DefaultActions": [action]}))
+        return actions
+
+    backend_class.convert_and_validate_properties = convert_and_validate_properties
+
+
+# --- service_default_desired_count -----------------------------------------------------------------
+
+
+def _install_service_default_desired_count() -> None:
+    service_class = ecs_models.Service
+    original = service_class.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        if "DesiredCount" not in properties and properties.get("SchedulingStrategy", "REPLICA") == "REPLICA":
+            # Only on create: an update without DesiredCount leaves the count alone, in moto as in AWS.
+            cloudformation_json = {**cloudformation_json, "Properties": {**properties, "DesiredCount": 1}}
+        return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    service_class.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+# --- target_group_attributes -----------------------------------------------------------------------
+
+_TARGET_GROUP_ATTRIBUTES = ("TargetGroupFullName", "TargetGroupName", "TargetGroupArn", "LoadBalancerArns")
+
+
+def _install_target_group_attributes() -> None:
+    target_group_class = elbv2_models.FakeTargetGroup
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        if attribute_name == "TargetGroupFullName":
+            # "targetgroup/<name>/<id>", the CloudWatch dimension value.
+            return self.arn.split(":", 5)[5]
+        if attribute_name == "TargetGroupName":
+            return self.name
+        if attribute_name == "TargetGroupArn":
+            return self.arn
+        if attribute_name == "LoadBalancerArns":
+            return list(self.load_balancer_arns)
+        raise UnformattedGetAttTemplateException()
+
+    def has_cfn_attr(_cls: Any, attr: str) -> bool:
+        return attr in _TARGET_GROUP_ATTRIBUTES
+
+    target_group_class.get_cfn_attribute = get_cfn_attribute
+    target_group_class.has_cfn_attr = classmethod(has_cfn_attr)
+
+
+# --- load_balancer_full_name -----------------------------------------------------------------------
+
+
+def _install_load_balancer_full_name() -> None:
+    load_balancer_class = elbv2_models.FakeLoadBalancer
+    original = load_balancer_class.get_cfn_attribute
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        if attribute_name == "LoadBalancerFullName":
+            # "app/<name>/<id>", the CloudWatch dimension value.
+            return self.arn.split(":", 5)[5].removeprefix("loadbalancer/")
+        return original(self, attribute_name)
+
+    load_balancer_class.get_cfn_attribute = get_cfn_attribute
+
+
+# --- alarm_state_change_events ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlarmTransition:
+    """An alarm's real state change as the local endpoint saw it."""
+
+    account_id: str
+    region: str
+    alarm_name: str
+    alarm_arn: str
+    description: str | None
+    configuration_metrics: list[dict[str, Any]]
+    previous_value: str
+    previous_reason: str
+    previous_reason_data: str
+    previous_timestamp: datetime
+    value: str
+    reason: str
+    reason_data: str
+    timestamp: datetime
+
+
+AlarmListener = Callable[[AlarmTransition], None]
+_alarm_listeners: list[AlarmListener] = []
+
+
+def add_alarm_listener(listener: AlarmListener) -> None:
+    with _lock:
+        _alarm_listeners.append(listener)
+
+
+def remove_alarm_listener(listener: AlarmListener) -> None:
+    with _lock:
+        if listener in _alarm_listeners:
+            _alarm_listeners.remove(listener)
+
+
+def _event_metrics(alarm: Any) -> list[dict[str, Any]]:
+    """``detail.configuration.metrics`` in the camelCase shape of AWS's alarm events."""
+    metrics: list[dict[str, Any]] = []
+    for query in alarm.metric_data_queries:
+        entry: dict[str, Any] = {"id": query.id, "returnData": str(query.return_data).lower() == "true"}
+        if query.expression:
+            entry["expression"] = query.expression
+        if query.label:
+            entry["label"] = query.label
+        if query.metric_stat is not None:
+            stat = query.metric_stat
+            entry["metricStat"] = {
+                "metric": {
+                    "namespace": stat.metric.namespace,
+                    "name": stat.metric.metric_name,
+                    "dimensions": {d.name: d.value for d in stat.metric.dimensions},
+                },
+                "period": int(stat.period) if stat.period is not None else None,
+                "stat": stat.stat,
+            }
+        metrics.append(entry)
+    if not metrics and alarm.metric_name:
+        metrics.append(
+            {
+                "id": "m1",
+                "metricStat": {
+                    "metric": {
+                        "namespace": alarm.namespace,
+                        "name": alarm.metric_name,
+                        "dimensions": {d.name: d.value for d in alarm.dimensions},
+                    },
+                    "period": alarm.period,
+                    "stat": alarm.statistic,
+                },
+                "returnData": True,
+            }
+        )
+    return metrics
+
+
+def _install_alarm_state_change_events() -> None:
+    backend_class = cw_models.CloudWatchBackend
+    original = backend_class.set_alarm_state
+
+    def set_alarm_state(self: Any, alarm_name: str, reason: str, reason_data: str, state_value: str) -> None:
+        alarm = self.alarms.get(alarm_name)
+        before = (
+            None
+            if alarm is None
+            else (alarm.state_value, alarm.state_reason, alarm.state_reason_data, alarm.state_updated_timestamp)
+        )
+        original(self, alarm_name, reason, reason_data, state_value)
+        if alarm is None or before is None or before[0] == alarm.state_value:
+            # AWS sends an event only for a change of state.
+            return
+        transition = AlarmTransition(
+            account_id=self.account_id,
+            region=self.region_name,
+            alarm_name=alarm.name,
+            alarm_arn=alarm.alarm_arn,
+            description=alarm.description,
+            configuration_metrics=_event_metrics(alarm),
+            previous_value=before[0],
+            previous_reason=before[1],
+            previous_reason_data=before[2],
+            previous_timestamp=_aware(before[3]),
+            value=alarm.state_value,
+            reason=alarm.state_reason,
+            reason_data=alarm.state_reason_data,
+            timestamp=_aware(alarm.state_updated_timestamp),
+        )
+        with _lock:
+            listeners = list(_alarm_listeners)
+        for listener in listeners:
+            listener(transition)
+
+    backend_class.set_alarm_state = set_alarm_state
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# --- installation ----------------------------------------------------------------------------------
+
+
+def _register_model(mixin: type, service: str) -> None:
+    # A direct subclass of CloudFormationModel is what moto collects; its metaclass files the class under
+    # the service named by the second part of __module__, so that must be inside moto's package.
+    types.new_class(
+        mixin.__name__.strip("_"),
+        (mixin, CloudFormationModel),
+        exec_body=lambda namespace: namespace.update({"__module__": f"moto.{service}.models"}),
+    )
+
+
+BRIDGES: dict[str, Callable[[], None]] = {
+    "alarm_model": lambda: _register_model(_AlarmModel, "cloudwatch"),
+    "secret_model": lambda: _register_model(_SecretModel, "secretsmanager"),
+    "listener_forward_config": _install_listener_forward_config,
+    "service_default_desired_count": _install_service_default_desired_count,
+    "target_group_attributes": _install_target_group_attributes,
+    "load_balancer_full_name": _install_load_balancer_full_name,
+    "alarm_state_change_events": _install_alarm_state_change_events,
+}
+
+
+def install() -> list[str]:
+    """Install every bridge once per process; returns the names installed."""
+    with _lock:
+        if not _installed:
+            for name, bridge in BRIDGES.items():
+                bridge()
+                _installed.append(name)
+            # moto caches its model list on first use; make it see the two new models.
+            cfn_parsing.get_model_list.cache_clear()
+            cfn_parsing.get_model_map.cache_clear()
+            cfn_parsing.get_name_type_map.cache_clear()
+        return list(_installed)

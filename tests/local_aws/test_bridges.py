@@ -1,0 +1,167 @@
+"""Each gap of local_aws.bridges exists in moto without the bridge, and each bridge gives AWS's behaviour."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_aws import bridges
+from local_aws.endpoint import LocalEndpoint
+from tests.local_aws.tiny_templates import GAPS, template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _name() -> str:
+    return "b" + uuid.uuid4().hex[:6]
+
+
+def _create(endpoint: LocalEndpoint, gap: str) -> str:
+    name = _name()
+    cloudformation = endpoint.client("cloudformation")
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template(gap, name)))
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+    return name
+
+
+@pytest.fixture(scope="module")
+def unbridged() -> dict[str, Any]:
+    """What moto does with each tiny template in a process where no bridge is installed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.local_aws.gap_probe"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    observed: dict[str, Any] = json.loads(result.stdout)
+    return observed
+
+
+def test_every_bridge_is_installed_and_named_for_a_probed_gap() -> None:
+    assert bridges.install() == list(bridges.BRIDGES)
+    assert set(bridges.BRIDGES) == {*GAPS, "alarm_state_change_events"}
+
+
+def test_gaps_exist_without_the_bridges(unbridged: dict[str, Any]) -> None:
+    assert unbridged["alarm_model"] == {"error": None, "alarms": []}
+    assert unbridged["secret_model"]["secrets"] == []
+    assert "TargetGroupArn" in unbridged["listener_forward_config"]["error"]
+    assert unbridged["service_default_desired_count"]["desiredCount"] == 0
+    assert "get_cfn_attribute" in unbridged["target_group_attributes"]["error"]
+    assert not str(unbridged["load_balancer_full_name"]["value"]).startswith("app/")
+    assert unbridged["alarm_state_change_events"] == {"state": "ALARM", "events": 0}
+
+
+def test_alarm_model_creates_the_metric_math_alarm_in_insufficient_data(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "alarm_model")
+    alarm = endpoint.client("cloudwatch").describe_alarms(AlarmNames=[f"{name}-idle"])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "INSUFFICIENT_DATA"
+    assert alarm["EvaluationPeriods"] == 3
+    assert alarm["DatapointsToAlarm"] == 3
+    assert alarm["TreatMissingData"] == "breaching"
+    metrics = {m["Id"]: m for m in alarm["Metrics"]}
+    assert metrics["activity"]["Expression"] == "FILL(requests, 0)"
+    dimension = metrics["requests"]["MetricStat"]["Metric"]["Dimensions"][0]
+    assert re.fullmatch(rf"targetgroup/{name}-a/[0-9a-f]{{16}}", dimension["Value"])
+    resources = endpoint.client("cloudformation").describe_stack_resources(StackName=name)["StackResources"]
+    assert {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}["Alarm"] == f"{name}-idle"
+
+
+def test_alarm_model_follows_a_rename_and_a_delete(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "alarm_model")
+    cloudwatch = endpoint.client("cloudwatch")
+    cloudformation = endpoint.client("cloudformation")
+    renamed = template("alarm_model", name)
+    renamed["Resources"]["Alarm"]["Properties"]["AlarmName"] = f"{name}-quiet"
+    cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(renamed))
+    names = {a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNamePrefix=name)["MetricAlarms"]}
+    assert names == {f"{name}-quiet"}
+    cloudformation.delete_stack(StackName=name)
+    assert cloudwatch.describe_alarms(AlarmNamePrefix=name)["MetricAlarms"] == []
+
+
+def test_alarm_model_update_keeps_the_state_as_aws_does(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "alarm_model")
+    cloudwatch = endpoint.client("cloudwatch")
+    cloudwatch.set_alarm_state(AlarmName=f"{name}-idle", StateValue="ALARM", StateReason="test")
+    changed = template("alarm_model", name)
+    changed["Resources"]["Alarm"]["Properties"]["EvaluationPeriods"] = 4
+    endpoint.client("cloudformation").update_stack(StackName=name, TemplateBody=json.dumps(changed))
+    alarm = cloudwatch.describe_alarms(AlarmNames=[f"{name}-idle"])["MetricAlarms"][0]
+    assert (alarm["EvaluationPeriods"], alarm["StateValue"]) == (4, "ALARM")
+
+
+def test_secret_model_generates_the_token_and_refs_to_its_arn(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "secret_model")
+    value = endpoint.client("secretsmanager").get_secret_value(SecretId=f"{name}/token")
+    assert re.fullmatch(r"[A-Za-z0-9]{48}", value["SecretString"])
+    referenced = endpoint.client("ssm").get_parameter(Name=f"/{name}/token-arn")["Parameter"]["Value"]
+    assert referenced == value["ARN"]
+
+
+def test_listener_forward_config_keeps_both_weighted_target_groups(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "listener_forward_config")
+    elbv2 = endpoint.client("elbv2")
+    balancer = elbv2.describe_load_balancers(Names=[f"{name}-alb"])["LoadBalancers"][0]
+    listener = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
+    (action,) = listener["DefaultActions"]
+    weights = {tg["TargetGroupArn"].split("/")[1]: tg["Weight"] for tg in action["ForwardConfig"]["TargetGroups"]}
+    assert weights == {f"{name}-a": 1, f"{name}-b": 0}
+
+
+def test_service_default_desired_count_is_one_and_updates_leave_it_alone(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "service_default_desired_count")
+    ecs = endpoint.client("ecs")
+    assert ecs.describe_services(cluster=name, services=[name])["services"][0]["desiredCount"] == 1
+    ecs.update_service(cluster=name, service=name, desiredCount=0)
+    deployed = template("service_default_desired_count", name)
+    deployed["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Image"] = "app:2"
+    endpoint.client("cloudformation").update_stack(StackName=name, TemplateBody=json.dumps(deployed))
+    assert ecs.describe_services(cluster=name, services=[name])["services"][0]["desiredCount"] == 0
+
+
+def test_target_group_attributes_answer_the_full_name(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "target_group_attributes")
+    value = endpoint.client("ssm").get_parameter(Name=f"/{name}/target-group")["Parameter"]["Value"]
+    arn = endpoint.client("elbv2").describe_target_groups(Names=[f"{name}-a"])["TargetGroups"][0]["TargetGroupArn"]
+    assert arn.endswith(":" + value)
+    assert value.startswith(f"targetgroup/{name}-a/")
+
+
+def test_load_balancer_full_name_is_the_metric_dimension_value(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "load_balancer_full_name")
+    value = endpoint.client("ssm").get_parameter(Name=f"/{name}/load-balancer")["Parameter"]["Value"]
+    arn = endpoint.client("elbv2").describe_load_balancers(Names=[f"{name}-alb"])["LoadBalancers"][0]["LoadBalancerArn"]
+    assert arn.endswith(":loadbalancer/" + value)
+    assert value.startswith(f"app/{name}-alb/")
+
+
+def test_alarm_state_change_events_report_real_transitions_only(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "alarm_model")
+    seen: list[bridges.AlarmTransition] = []
+    bridges.add_alarm_listener(seen.append)
+    try:
+        cloudwatch = endpoint.client("cloudwatch")
+        cloudwatch.set_alarm_state(AlarmName=f"{name}-idle", StateValue="OK", StateReason="first")
+        cloudwatch.set_alarm_state(AlarmName=f"{name}-idle", StateValue="OK", StateReason="same state")
+        cloudwatch.set_alarm_state(AlarmName=f"{name}-idle", StateValue="ALARM", StateReason="idle")
+    finally:
+        bridges.remove_alarm_listener(seen.append)
+    mine = [t for t in seen if t.alarm_name == f"{name}-idle"]
+    assert [(t.previous_value, t.value, t.reason) for t in mine] == [
+        ("INSUFFICIENT_DATA", "OK", "first"),
+        ("OK", "ALARM", "idle"),
+    ]
+    assert mine[1].previous_reason == "same state"
+    assert {m["id"] for m in mine[1].configuration_metrics} == {"requests", "activity"}
+    assert mine[1].alarm_arn.endswith(f":alarm:{name}-idle")

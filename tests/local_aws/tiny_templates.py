@@ -1,0 +1,156 @@
+"""Tiny CloudFormation templates, one per moto gap that local_aws.bridges closes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+_NETWORK: dict[str, Any] = {
+    "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+    "SubnetA": {
+        "Type": "AWS::EC2::Subnet",
+        "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.1.0/24", "AvailabilityZone": "us-east-1a"},
+    },
+    "SubnetB": {
+        "Type": "AWS::EC2::Subnet",
+        "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.2.0/24", "AvailabilityZone": "us-east-1b"},
+    },
+    "Alb": {
+        "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "Properties": {"Name": "NAME-alb", "Subnets": [{"Ref": "SubnetA"}, {"Ref": "SubnetB"}]},
+    },
+    "TargetGroupA": {
+        "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "Properties": {"Name": "NAME-a", "Port": 80, "Protocol": "HTTP", "VpcId": {"Ref": "Vpc"}, "TargetType": "ip"},
+    },
+    "TargetGroupB": {
+        "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "Properties": {"Name": "NAME-b", "Port": 80, "Protocol": "HTTP", "VpcId": {"Ref": "Vpc"}, "TargetType": "ip"},
+    },
+}
+
+_TARGET_GROUP_A_FULL_NAME = {"Fn::GetAtt": ["TargetGroupA", "TargetGroupFullName"]}
+
+_GAPS: dict[str, dict[str, Any]] = {
+    "alarm_model": {
+        "Alarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "NAME-idle",
+                "AlarmDescription": "idle",
+                "ComparisonOperator": "LessThanOrEqualToThreshold",
+                "EvaluationPeriods": 3,
+                "DatapointsToAlarm": 3,
+                "Threshold": 0,
+                "TreatMissingData": "breaching",
+                "Metrics": [
+                    {
+                        "Id": "requests",
+                        "ReturnData": False,
+                        "MetricStat": {
+                            "Metric": {
+                                "Namespace": "AWS/ApplicationELB",
+                                "MetricName": "RequestCount",
+                                "Dimensions": [
+                                    {
+                                        "Name": "TargetGroup",
+                                        "Value": {"Fn::GetAtt": ["TargetGroupA", "TargetGroupFullName"]},
+                                    }
+                                ],
+                            },
+                            "Period": 60,
+                            "Stat": "Sum",
+                        },
+                    },
+                    {"Id": "activity", "Expression": "FILL(requests, 0)", "ReturnData": True},
+                ],
+            },
+        }
+    },
+    "secret_model": {
+        "Token": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "Name": "NAME/token",
+                "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
+            },
+        },
+        "TokenArn": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": "/NAME/token-arn", "Type": "String", "Value": {"Ref": "Token"}},
+        },
+    },
+    "listener_forward_config": {
+        "Listener": {
+            "Type": "AWS::ElasticLoadBalancingV2::Listener",
+            "Properties": {
+                "LoadBalancerArn": {"Ref": "Alb"},
+                "Port": 80,
+                "Protocol": "HTTP",
+                "DefaultActions": [
+                    {
+                        "Type": "forward",
+                        "ForwardConfig": {
+                            "TargetGroups": [
+                                {"TargetGroupArn": {"Ref": "TargetGroupA"}, "Weight": 1},
+                                {"TargetGroupArn": {"Ref": "TargetGroupB"}, "Weight": 0},
+                            ]
+                        },
+                    }
+                ],
+            },
+        }
+    },
+    "service_default_desired_count": {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "NAME"}},
+        "TaskDefinition": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": "NAME",
+                "RequiresCompatibilities": ["FARGATE"],
+                "NetworkMode": "awsvpc",
+                "Cpu": "256",
+                "Memory": "512",
+                "ContainerDefinitions": [{"Name": "app", "Image": "app:1"}],
+            },
+        },
+        "Service": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {
+                "Cluster": {"Ref": "Cluster"},
+                "ServiceName": "NAME",
+                "TaskDefinition": {"Ref": "TaskDefinition"},
+                "LaunchType": "FARGATE",
+            },
+        },
+    },
+    "target_group_attributes": {
+        "FullName": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {
+                "Name": "/NAME/target-group",
+                "Type": "String",
+                "Value": {"Fn::GetAtt": ["TargetGroupA", "TargetGroupFullName"]},
+            },
+        }
+    },
+    "load_balancer_full_name": {
+        "FullName": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {
+                "Name": "/NAME/load-balancer",
+                "Type": "String",
+                "Value": {"Fn::GetAtt": ["Alb", "LoadBalancerFullName"]},
+            },
+        }
+    },
+}
+
+GAPS = tuple(_GAPS)
+
+
+def template(gap: str, name: str) -> dict[str, Any]:
+    """The tiny template of ``gap``, its names prefixed with ``name`` (short, lower case)."""
+    resources = copy.deepcopy(_NETWORK) | copy.deepcopy(_GAPS[gap])
+    return {"Resources": json.loads(json.dumps(resources).replace("NAME", name))}
