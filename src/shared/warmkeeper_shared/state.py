@@ -2,10 +2,15 @@
 
 The controller is its only writer. The heartbeat function reads it to tell visitors whether a wake is
 under way or has failed, so the phase logic lives here, once.
+
+What is *not* in the record: whether the service is asleep (that is the service's desiredCount, which
+both functions read from ECS) and where traffic goes (the listener's weights). Keeping only what AWS
+cannot tell us means the record never disagrees with AWS about those, and a sleep costs no write.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -27,28 +32,56 @@ class Phase(StrEnum):
     FAILED = "failed"
 
 
+class FailureKind(StrEnum):
+    TASK_START_IMPAIRED = "task-start-impaired"
+    PLACEMENT_FAILURE = "placement-failure"
+    CONFIGURATION_FAILURE = "configuration-failure"
+    DEPLOYMENT_FAILED = "deployment-failed"
+    TASK_STOPPED = "task-stopped"
+    DEADLINE_PASSED = "deadline-passed"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
 
 
-class WakeFailure(_Model):
+class Failure(_Model):
+    kind: FailureKind
     reason: str = Field(max_length=2048)
     at: AwareDatetime
 
 
+# The first draft's name; the heartbeat function may import either.
+WakeFailure = Failure
+
+
 class ControllerState(_Model):
     version: Literal[1] = 1
-    routed_to: Route = Route.ECS
+    # Operator pin: never sleep before this instant.
     pinned_until: AwareDatetime | None = None
+    pinned_by: str | None = Field(default=None, max_length=256)
+    # Set when the controller asked ECS for tasks; cleared when traffic is back on ECS or the service sleeps.
     wake_started_at: AwareDatetime | None = None
+    # Set when traffic went back to ECS; with wake_started_at it is the start of the minimum awake time.
     awake_since: AwareDatetime | None = None
-    asleep_since: AwareDatetime | None = None
     # desiredCount to restore on wake: the count the service had before it slept, never below 1.
     count_before_sleep: int = Field(default=1, ge=1)
-    failure: WakeFailure | None = None
+    # Why the last wake failed; kept until the next wake attempt (a retry) or a successful start.
+    failure: Failure | None = None
+    # The last deployment the circuit breaker failed, for operators; informational only.
+    last_deployment_failure: Failure | None = None
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, exclude_none=True)
+
+    def pinned_at(self, now: datetime) -> bool:
+        return self.pinned_until is not None and self.pinned_until > now
+
+    def wake_elapsed_seconds(self, now: datetime) -> float | None:
+        """Seconds since the current wake started, or None when no wake is under way."""
+        if self.wake_started_at is None:
+            return None
+        return max(0.0, (now - self.wake_started_at).total_seconds())
 
 
 class StateDocumentError(ValueError):
@@ -66,11 +99,15 @@ def parse_state(raw: str | None) -> ControllerState:
 
 
 def derive_phase(state: ControllerState, desired_count: int) -> Phase:
-    """The lifecycle phase of DESIGN.md's table from the controller's record and the service's desiredCount."""
-    if state.routed_to is Route.ECS and desired_count >= 1:
-        return Phase.AWAKE
+    """The lifecycle phase of DESIGN.md's table from the controller's record and the service's desiredCount.
+
+    A recorded failure wins (the waiting page must say so until a retry starts); then a wake under way;
+    then desiredCount tells asleep from awake.
+    """
     if state.failure is not None:
         return Phase.FAILED
+    if state.wake_started_at is not None:
+        return Phase.WAKING
     if desired_count == 0:
         return Phase.SLEEPING
-    return Phase.WAKING
+    return Phase.AWAKE

@@ -1,16 +1,86 @@
-"""Lambda entry point of the controller (placeholder until the controller issue lands)."""
+"""Lambda entry point of the controller: parse, decide, act, report. Nothing else lives here."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from warmkeeper import controller
+from warmkeeper.adapters.aws import AwsGateway, default_clients
+from warmkeeper.domain.model import Action, RouteTraffic, SaveState, SetDesiredCount
+from warmkeeper.models.events import Ignored, MalformedEventError, to_trigger
+from warmkeeper.models.settings import SettingsError, get_settings
+
 logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.info("event received", detail_type=event.get("detail-type"), source=event.get("source"))
-    return {"handled": False}
+def _describe(action: Action) -> str:
+    match action:
+        case RouteTraffic(to=to):
+            return f"route:{to}"
+        case SetDesiredCount(count=count, force_new_deployment=force):
+            return f"desired:{count}" + (":force" if force else "")
+        case SaveState():
+            return "save-state"
+
+
+def _summary(event: Any) -> dict[str, Any]:
+    """Enough of a bad event to find it again in the dead-letter queue, without dumping it whole."""
+    if not isinstance(event, dict):
+        return {"type": type(event).__name__}
+    return {key: event.get(key) for key in ("id", "source", "detail-type", "resources") if key in event}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  # noqa: ARG001
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        logger.error("controller misconfigured", error=str(error))
+        raise
+    try:
+        trigger = to_trigger(event, settings)
+    except MalformedEventError as error:
+        # Raised on purpose: Lambda retries, then the on-failure destination (the DLQ) keeps the event.
+        logger.error("malformed event", error=str(error), event=_summary(event))
+        raise
+    if isinstance(trigger, Ignored):
+        logger.info("event ignored", reason=trigger.reason, **trigger.fields)
+        return {"outcome": "ignored", "reason": trigger.reason}
+
+    gateway = AwsGateway(default_clients(), settings)
+    now = datetime.now(UTC)
+    try:
+        decision = controller.run(trigger, now, settings, gateway)
+    except Exception:
+        logger.exception(
+            "decision failed; the event will be retried", trigger=type(trigger).__name__, aws_calls=gateway.calls
+        )
+        raise
+    for point in decision.metrics:
+        metrics.add_metric(name=point.name, unit=MetricUnit(point.unit), value=point.value)
+    log = {"info": logger.info, "warning": logger.warning, "error": logger.error}[decision.level]
+    log(
+        "decision",
+        trigger=type(trigger).__name__,
+        outcome=decision.outcome,
+        reason=decision.reason,
+        actions=[_describe(a) for a in decision.actions],
+        aws_calls=gateway.calls,
+        details={k: v for k, v in decision.details.items() if v is not None},
+    )
+    return {
+        "outcome": decision.outcome,
+        "reason": decision.reason,
+        "actions": [_describe(a) for a in decision.actions],
+        "awsCalls": gateway.calls,
+    }

@@ -1,0 +1,196 @@
+"""Every AWS call the controller makes: reading what a decision needs, and performing its actions.
+
+Clients use botocore's standard retry mode, so throttling and 5xx answers are retried with back-off
+before an error reaches the handler (and then Lambda's own retries and the dead-letter queue).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from warmkeeper.domain.model import (
+    Action,
+    Observation,
+    Observe,
+    RouteTraffic,
+    SaveState,
+    ServiceView,
+    SetDesiredCount,
+    Weights,
+)
+from warmkeeper.models.settings import Settings
+from warmkeeper_shared.state import Route, parse_state
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_ssm import SSMClient
+
+# Standard mode retries throttling and 5xx with jittered back-off; 4 attempts fit the 30 s timeout.
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=10)
+
+
+class AwsStateError(RuntimeError):
+    """AWS answered, but not with what the stack should look like (a missing service, listener...)."""
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    ecs: ECSClient
+    elbv2: ElasticLoadBalancingv2Client
+    cloudwatch: CloudWatchClient
+    ssm: SSMClient
+
+
+@cache
+def default_clients() -> AwsClients:
+    """One set of clients per execution environment (creating them costs more than most calls)."""
+    session = boto3.session.Session()
+    return AwsClients(
+        ecs=session.client("ecs", config=RETRY_CONFIG),
+        elbv2=session.client("elbv2", config=RETRY_CONFIG),
+        cloudwatch=session.client("cloudwatch", config=RETRY_CONFIG),
+        ssm=session.client("ssm", config=RETRY_CONFIG),
+    )
+
+
+@dataclass
+class AwsGateway:
+    """Reads and writes for one invocation; ``calls`` lists the operations made, in order."""
+
+    clients: AwsClients
+    settings: Settings
+    calls: list[str] = field(default_factory=list)
+
+    def _called(self, operation: str) -> None:
+        self.calls.append(operation)
+
+    @property
+    def call_counts(self) -> dict[str, int]:
+        return dict(Counter(self.calls))
+
+    # ------------------------------------------------------------ observe
+
+    def observe(self, what: frozenset[Observe], observed: Observation) -> Observation:
+        updates: dict[str, Any] = {}
+        for item in sorted(what):
+            match item:
+                case Observe.STATE:
+                    updates["state"] = self._state()
+                case Observe.SERVICE:
+                    updates["service"] = self._service()
+                case Observe.ALARMS:
+                    updates["alarms"] = self._alarms()
+                case Observe.ROUTE:
+                    updates["weights"] = self._weights()
+                case Observe.HEALTH:
+                    updates["healthy_targets"] = self._healthy_targets()
+        return replace(observed, **updates)
+
+    def _state(self) -> Any:
+        self._called("ssm:GetParameter")
+        answer = self.clients.ssm.get_parameter(Name=self.settings.state_parameter_name)
+        return parse_state(answer["Parameter"].get("Value"))
+
+    def _service(self) -> ServiceView:
+        self._called("ecs:DescribeServices")
+        answer = self.clients.ecs.describe_services(
+            cluster=self.settings.cluster_name, services=[self.settings.service_name]
+        )
+        services = [s for s in answer.get("services", []) if s.get("status") != "INACTIVE"]
+        if not services:
+            raise AwsStateError(
+                f"service {self.settings.service_name} not found in cluster {self.settings.cluster_name}: "
+                f"{answer.get('failures')}"
+            )
+        service = services[0]
+        deployments = service.get("deployments", [])
+        in_progress = len(deployments) > 1 or any(d.get("rolloutState") == "IN_PROGRESS" for d in deployments)
+        return ServiceView(
+            desired_count=service.get("desiredCount", 0),
+            running_count=service.get("runningCount", 0),
+            deployment_in_progress=in_progress,
+        )
+
+    def _alarms(self) -> dict[str, str]:
+        self._called("cloudwatch:DescribeAlarms")
+        names = [self.settings.idle_alarm_name, self.settings.wake_alarm_name]
+        answer = self.clients.cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        states = {a["AlarmName"]: a["StateValue"] for a in answer.get("MetricAlarms", [])}
+        states |= {a["AlarmName"]: a["StateValue"] for a in answer.get("CompositeAlarms", [])}
+        # A missing alarm reads as "MISSING", which no decision treats as ALARM.
+        return {name: states.get(name, "MISSING") for name in names}
+
+    def _weights(self) -> Weights:
+        self._called("elbv2:DescribeListeners")
+        answer = self.clients.elbv2.describe_listeners(ListenerArns=[self.settings.listener_arn])
+        listeners = answer.get("Listeners", [])
+        if not listeners:
+            raise AwsStateError(f"listener {self.settings.listener_arn} not found")
+        weights = {self.settings.ecs_target_group_arn: 0, self.settings.waker_target_group_arn: 0}
+        for action in listeners[0].get("DefaultActions", []):
+            if action.get("Type") != "forward":
+                continue
+            groups = action.get("ForwardConfig", {}).get("TargetGroups", [])
+            if not groups and "TargetGroupArn" in action:
+                groups = [{"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
+            for group in groups:
+                arn = group.get("TargetGroupArn", "")
+                if arn in weights:
+                    weights[arn] = group.get("Weight", 1)
+        return Weights(
+            ecs=weights[self.settings.ecs_target_group_arn],
+            waker=weights[self.settings.waker_target_group_arn],
+        )
+
+    def _healthy_targets(self) -> int:
+        self._called("elbv2:DescribeTargetHealth")
+        answer = self.clients.elbv2.describe_target_health(TargetGroupArn=self.settings.ecs_target_group_arn)
+        return sum(
+            1 for d in answer.get("TargetHealthDescriptions", []) if d.get("TargetHealth", {}).get("State") == "healthy"
+        )
+
+    # ------------------------------------------------------------ act
+
+    def perform(self, action: Action) -> None:
+        match action:
+            case RouteTraffic(to=to):
+                self._called("elbv2:ModifyListener")
+                ecs, waker = (1, 0) if to is Route.ECS else (0, 1)
+                self.clients.elbv2.modify_listener(
+                    ListenerArn=self.settings.listener_arn,
+                    DefaultActions=[
+                        {
+                            "Type": "forward",
+                            "ForwardConfig": {
+                                "TargetGroups": [
+                                    {"TargetGroupArn": self.settings.ecs_target_group_arn, "Weight": ecs},
+                                    {"TargetGroupArn": self.settings.waker_target_group_arn, "Weight": waker},
+                                ]
+                            },
+                        }
+                    ],
+                )
+            case SetDesiredCount(count=count, force_new_deployment=force):
+                self._called("ecs:UpdateService")
+                self.clients.ecs.update_service(
+                    cluster=self.settings.cluster_name,
+                    service=self.settings.service_name,
+                    desiredCount=count,
+                    forceNewDeployment=force,
+                )
+            case SaveState(state=state):
+                self._called("ssm:PutParameter")
+                self.clients.ssm.put_parameter(
+                    Name=self.settings.state_parameter_name,
+                    Value=state.to_json(),
+                    Type="String",
+                    Overwrite=True,
+                )

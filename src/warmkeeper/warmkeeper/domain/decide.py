@@ -1,0 +1,539 @@
+"""The controller's decisions: pure functions of (now, settings, observation, trigger).
+
+``decide`` either asks for more observation (``Need``) or returns a ``Decision``. Observations are asked
+for one step at a time, cheapest and most decisive first, so a skipped sleep or a repeated wake request
+costs one or two reads instead of describing everything.
+
+Action order is part of the decision and is the safe one (DESIGN.md):
+- sleep: traffic to the waker, then desiredCount 0;
+- wake: desiredCount up, then record the wake; traffic goes back to ECS only once a target is healthy;
+- the record is written last, except that the count to restore after a sleep is saved first, so a lost
+  write cannot forget it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from warmkeeper.domain.model import (
+    Action,
+    Decision,
+    DeploymentCompleted,
+    DeploymentFailed,
+    DeploymentStarted,
+    IdleAlarmed,
+    MetricPoint,
+    Need,
+    Observation,
+    Observe,
+    PinRequested,
+    ReconcileTick,
+    RouteTraffic,
+    SaveState,
+    ServiceTrouble,
+    ServiceView,
+    SetDesiredCount,
+    SleepRequested,
+    SteadyState,
+    TaskStopped,
+    Trigger,
+    UnpinRequested,
+    WakeRequested,
+)
+from warmkeeper.models.settings import Settings
+from warmkeeper_shared.state import ControllerState, Failure, FailureKind, Route
+
+ALARM = "ALARM"
+
+_FIELDS = {
+    Observe.STATE: "state",
+    Observe.SERVICE: "service",
+    Observe.ALARMS: "alarms",
+    Observe.ROUTE: "weights",
+    Observe.HEALTH: "healthy_targets",
+}
+
+
+class SleepMode(StrEnum):
+    IDLE_ALARM = "idle-alarm"
+    AFTER_DEPLOYMENT = "deployment-completed"
+    MANUAL = "manual"
+    RECONCILE = "reconcile"
+
+
+def decide(  # noqa: PLR0911 - one return per kind of trigger
+    now: datetime, settings: Settings, observed: Observation, trigger: Trigger
+) -> Need | Decision:
+    match trigger:
+        case IdleAlarmed():
+            return _sleep(now, settings, observed, SleepMode.IDLE_ALARM)
+        case DeploymentCompleted():
+            # A sleep that fell during the deployment was deferred; this is its turn.
+            return _sleep(now, settings, observed, SleepMode.AFTER_DEPLOYMENT)
+        case SleepRequested():
+            return _sleep(now, settings, observed, SleepMode.MANUAL)
+        case WakeRequested():
+            return _wake(now, settings, observed, trigger.origin)
+        case PinRequested():
+            return _pin(now, settings, observed, trigger)
+        case UnpinRequested():
+            return _unpin(observed)
+        case SteadyState():
+            return _ready(now, observed)
+        case ServiceTrouble():
+            return _failure(now, observed, trigger.kind, trigger.reason, None, deployment=False)
+        case DeploymentFailed():
+            return _failure(now, observed, FailureKind.DEPLOYMENT_FAILED, trigger.reason, None, deployment=True)
+        case TaskStopped():
+            return _failure(
+                now, observed, FailureKind.TASK_STOPPED, trigger.reason, trigger.created_at, deployment=False
+            )
+        case DeploymentStarted():
+            return Decision("deployment-started", reason="sleeps are deferred until the deployment ends")
+        case ReconcileTick():
+            return _reconcile(now, settings, observed)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _missing(observed: Observation, *what: Observe) -> Need | None:
+    missing = frozenset(w for w in what if getattr(observed, _FIELDS[w]) is None)
+    return Need(missing) if missing else None
+
+
+def _overdue(now: datetime, settings: Settings, state: ControllerState) -> bool:
+    started = state.wake_started_at
+    return started is not None and now >= started + settings.wake_deadline
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _count(name: str, value: float = 1) -> MetricPoint:
+    return MetricPoint(name, value)
+
+
+def sleep_blocker(now: datetime, settings: Settings, state: ControllerState, mode: SleepMode) -> tuple[str, str] | None:
+    """Why the record forbids a sleep now (reason code, explanation), or None.
+
+    A manual sleep overrides the minimum awake time, but never a pin.
+    """
+    if state.pinned_at(now):
+        assert state.pinned_until is not None  # noqa: S101 - narrowed by pinned_at
+        return "pinned", f"pinned until {_iso(state.pinned_until)} by {state.pinned_by or 'unknown'}"
+    if mode is SleepMode.MANUAL:
+        return None
+    if state.wake_started_at is not None and state.failure is None and not _overdue(now, settings, state):
+        return "wake-in-progress", f"a wake started at {_iso(state.wake_started_at)} is under way"
+    marks = [m for m in (state.awake_since, state.wake_started_at) if m is not None]
+    if marks and now < max(marks) + settings.min_awake:
+        return (
+            "min-awake",
+            f"awake since {_iso(max(marks))}; the minimum is {settings.min_awake_minutes} minutes",
+        )
+    return None
+
+
+def _sleep_actions(state: ControllerState, service: ServiceView) -> tuple[tuple[Action, ...], bool]:
+    """The safe sleep sequence for an awake service, and whether it really changes the count."""
+    actions: list[Action] = []
+    if service.desired_count > 0 and state.count_before_sleep != service.desired_count:
+        # Saved before anything changes: after a lost write the count would be gone for good.
+        state = state.model_copy(update={"count_before_sleep": service.desired_count})
+        actions.append(SaveState(state))
+    actions.append(RouteTraffic(Route.WAKER))
+    if service.desired_count > 0:
+        actions.append(SetDesiredCount(0))
+    if state.wake_started_at is not None:
+        # Saved after: if the sleep fails half-way the wake record keeps the deadline running.
+        actions.append(SaveState(state.model_copy(update={"wake_started_at": None})))
+    return tuple(actions), service.desired_count > 0
+
+
+def _skipped(code: str, reason: str, mode: SleepMode) -> Decision:
+    # Reconcile ticks and deployment completions re-evaluate sleep all the time; only real sleep requests
+    # count as skipped in the metric, or a pinned service would report a skip every minute.
+    metrics: tuple[MetricPoint, ...] = ()
+    if mode in (SleepMode.IDLE_ALARM, SleepMode.MANUAL):
+        metrics = (_count("SleepsSkipped"), _count(f"SleepsSkipped.{code}"))
+    return Decision("sleep-skipped", metrics=metrics, reason=reason, details={"skip": code, "mode": mode})
+
+
+# ---------------------------------------------------------------- sleep
+
+
+def _sleep(  # noqa: PLR0911 - each guard ends the decision early, cheapest read first
+    now: datetime, settings: Settings, observed: Observation, mode: SleepMode
+) -> Need | Decision:
+    if mode is not SleepMode.MANUAL:
+        # Re-read: the event may be old, duplicated or overtaken by activity since.
+        if need := _missing(observed, Observe.ALARMS):
+            return need
+        assert observed.alarms is not None  # noqa: S101
+        alarm = observed.alarms.get(settings.idle_alarm_name, "UNKNOWN")
+        if alarm != ALARM:
+            if mode is SleepMode.AFTER_DEPLOYMENT:
+                return Decision("nothing-to-do", reason=f"deployment ended; the idle alarm is {alarm}")
+            return _skipped("not-idle", f"the idle alarm is {alarm} now", mode)
+    if need := _missing(observed, Observe.STATE):
+        return need
+    assert observed.state is not None  # noqa: S101
+    state = observed.state
+    if blocker := sleep_blocker(now, settings, state, mode):
+        return _skipped(*blocker, mode)
+    if need := _missing(observed, Observe.SERVICE):
+        return need
+    assert observed.service is not None  # noqa: S101
+    service = observed.service
+    if service.deployment_in_progress:
+        return _skipped("deployment", "a deployment is in progress; the sleep is deferred until it ends", mode)
+    actions, scaled = _sleep_actions(state, service)
+    if not scaled:
+        return Decision("already-asleep", actions=actions, reason="desiredCount is 0; traffic stays on the waker")
+    return Decision(
+        "slept",
+        actions=actions,
+        metrics=(_count("Sleeps"),),
+        details={"mode": mode, "count_before_sleep": service.desired_count},
+    )
+
+
+# ---------------------------------------------------------------- wake and pin
+
+
+def _wake(now: datetime, settings: Settings, observed: Observation, origin: str) -> Need | Decision:
+    if need := _missing(observed, Observe.STATE):
+        return need
+    assert observed.state is not None  # noqa: S101
+    return _wake_with(now, settings, observed, observed.state, origin)
+
+
+def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest read first
+    now: datetime, settings: Settings, observed: Observation, state: ControllerState, origin: str
+) -> Need | Decision:
+    """Wake from ``state`` (the record, possibly with a new pin that must be saved whatever happens)."""
+    keep: tuple[Action, ...] = (SaveState(state),) if state != observed.state else ()
+    overdue = _overdue(now, settings, state)
+    if state.wake_started_at is not None and state.failure is None and not overdue:
+        return Decision(
+            "wake-in-progress",
+            actions=keep,
+            reason="a wake is already under way",
+            details={"origin": origin, "elapsed_seconds": state.wake_elapsed_seconds(now)},
+        )
+    if need := _missing(observed, Observe.SERVICE):
+        return need
+    assert observed.service is not None  # noqa: S101
+    service = observed.service
+    target = max(1, state.count_before_sleep)
+    started = state.model_copy(update={"wake_started_at": now, "failure": None})
+    details: dict[str, str | int | float | None] = {"origin": origin, "desired_count": target}
+    if service.desired_count == 0:
+        return Decision(
+            "woke",
+            actions=(SetDesiredCount(target), SaveState(started)),
+            metrics=(_count("Wakes"),),
+            details=details,
+        )
+    if state.failure is not None or overdue:
+        metrics = [_count("Wakes")]
+        reason = f"retrying after: {state.failure.reason}" if state.failure else None
+        if state.failure is None:
+            # The deadline passed before any reconcile noticed: report it, then retry.
+            metrics.append(_count("WakeFailures"))
+            reason = f"the wake did not finish within {settings.wake_deadline_minutes} minutes; retrying"
+        count = max(service.desired_count, target)
+        return Decision(
+            "wake-retried",
+            actions=(SetDesiredCount(count, force_new_deployment=True), SaveState(started)),
+            metrics=tuple(metrics),
+            reason=reason,
+            level="warning",
+            details=details | {"desired_count": count},
+        )
+    # ECS already wants tasks and no wake is recorded: awake, or a wake whose record was lost.
+    if need := _missing(observed, Observe.ROUTE):
+        return need
+    assert observed.weights is not None  # noqa: S101
+    if observed.weights.route is Route.ECS:
+        return Decision("already-awake", actions=keep, details={"origin": origin})
+    if need := _missing(observed, Observe.HEALTH):
+        return need
+    assert observed.healthy_targets is not None  # noqa: S101
+    if observed.healthy_targets > 0:
+        awake = state.model_copy(update={"wake_started_at": None, "failure": None, "awake_since": now})
+        return Decision(
+            "traffic-restored",
+            actions=(RouteTraffic(Route.ECS), SaveState(awake)),
+            metrics=(_count("ReconcileRepairs"),),
+            reason="tasks were healthy but traffic was on the waker",
+            level="warning",
+        )
+    return Decision(
+        "wake-recorded",
+        actions=(SaveState(started),),
+        metrics=(_count("Wakes"),),
+        reason="ECS is already starting tasks; the wake is recorded so its deadline applies",
+        details=details,
+    )
+
+
+def _pin(now: datetime, settings: Settings, observed: Observation, pin: PinRequested) -> Need | Decision:
+    if need := _missing(observed, Observe.STATE):
+        return need
+    assert observed.state is not None  # noqa: S101
+    cap = now + settings.max_pin
+    until = cap if pin.until is None else min(pin.until, cap)
+    if until <= now:
+        return Decision("pin-ignored", reason=f"the pin ended already ({_iso(until)})", level="warning")
+    pinned = observed.state.model_copy(update={"pinned_until": until, "pinned_by": pin.requested_by})
+    outcome = _wake_with(now, settings, observed, pinned, "pin")
+    if isinstance(outcome, Need):
+        return outcome
+    return Decision(
+        "pinned",
+        actions=outcome.actions,
+        metrics=outcome.metrics,
+        reason=outcome.reason,
+        level=outcome.level,
+        details={
+            "pinned_until": _iso(until),
+            "capped": pin.until is not None and pin.until > cap,
+            "wake": outcome.outcome,
+        },
+    )
+
+
+def _unpin(observed: Observation) -> Need | Decision:
+    if need := _missing(observed, Observe.STATE):
+        return need
+    assert observed.state is not None  # noqa: S101
+    if observed.state.pinned_until is None:
+        return Decision("not-pinned")
+    unpinned = observed.state.model_copy(update={"pinned_until": None, "pinned_by": None})
+    # Sleep, if due, is left to the idle alarm or the next reconcile tick (the alarm may be in ALARM
+    # already and will not send another event).
+    return Decision("unpinned", actions=(SaveState(unpinned),))
+
+
+# ---------------------------------------------------------------- ready and failures
+
+
+def _ready(now: datetime, observed: Observation) -> Need | Decision:
+    if need := _missing(observed, Observe.STATE):
+        return need
+    assert observed.state is not None  # noqa: S101
+    state = observed.state
+    if state.wake_started_at is None:
+        # SERVICE_STEADY_STATE repeats periodically; without a wake there is nothing to hand back.
+        return Decision("steady-no-wake", reason="no wake under way")
+    if need := _missing(observed, Observe.HEALTH):
+        return need
+    assert observed.healthy_targets is not None  # noqa: S101
+    if observed.healthy_targets == 0:
+        return Decision("not-healthy-yet", reason="no healthy target in the ECS target group yet")
+    latency = (now - state.wake_started_at).total_seconds()
+    awake = state.model_copy(update={"wake_started_at": None, "failure": None, "awake_since": now})
+    return Decision(
+        "ready",
+        actions=(RouteTraffic(Route.ECS), SaveState(awake)),
+        metrics=(MetricPoint("WakeLatency", latency, "Seconds"),),
+        details={"wake_latency_seconds": latency},
+    )
+
+
+def _failure(
+    now: datetime,
+    observed: Observation,
+    kind: FailureKind,
+    reason: str,
+    task_created_at: datetime | None,
+    *,
+    deployment: bool,
+) -> Need | Decision:
+    if need := _missing(observed, Observe.STATE):
+        return need
+    assert observed.state is not None  # noqa: S101
+    state = observed.state
+    metrics: list[MetricPoint] = []
+    details: dict[str, str | int | float | None] = {"kind": kind}
+    if deployment:
+        metrics.append(_count("DeploymentFailures"))
+        state = state.model_copy(update={"last_deployment_failure": Failure(kind=kind, reason=reason, at=now)})
+    started = state.wake_started_at
+    of_this_wake = started is not None and (task_created_at is None or task_created_at >= started)
+    if of_this_wake and state.failure is None:
+        metrics.append(_count("WakeFailures"))
+        failed = state.model_copy(update={"failure": Failure(kind=kind, reason=reason, at=now)})
+        return Decision(
+            "wake-failed",
+            actions=(SaveState(failed),),
+            metrics=tuple(metrics),
+            reason=reason,
+            level="error",
+            details=details,
+        )
+    actions: tuple[Action, ...] = (SaveState(state),) if state != observed.state else ()
+    if deployment:
+        return Decision("deployment-failed", actions=actions, metrics=tuple(metrics), reason=reason, level="error")
+    why = "failure already recorded" if state.failure is not None else "no wake under way"
+    if started is not None and not of_this_wake:
+        why = "the task predates the current wake"
+    return Decision(
+        "failure-outside-wake",
+        actions=actions,
+        reason=f"{reason} ({why})",
+        level="info" if kind is FailureKind.TASK_STOPPED else "warning",
+        details=details,
+    )
+
+
+# ---------------------------------------------------------------- reconcile
+
+
+@dataclass
+class _Plan:
+    """What a reconcile tick has decided so far."""
+
+    before: ControllerState
+    state: ControllerState
+    pre: list[Action] = field(default_factory=list)  # traffic to the waker, desired count
+    post: list[Action] = field(default_factory=list)  # traffic to ECS
+    repairs: list[str] = field(default_factory=list)
+    metrics: list[MetricPoint] = field(default_factory=list)
+    level: Literal["info", "warning", "error"] = "info"
+    reason: str | None = None
+
+    def update(self, **changes: object) -> None:
+        self.state = self.state.model_copy(update=changes)
+
+    def decision(self, outcome: str, *, saved: bool = False) -> Decision:
+        # Safe order: traffic to the waker, then the desired count, then traffic to ECS, then the record.
+        actions = [*self.pre, *self.post]
+        if not saved and self.state != self.before:
+            actions.append(SaveState(self.state))
+        metrics = list(self.metrics)
+        level = self.level
+        if self.repairs:
+            metrics.append(_count("ReconcileRepairs", len(self.repairs)))
+            level = "warning" if level == "info" else level
+        if not actions and outcome == "reconciled":
+            outcome = "in-sync"
+        return Decision(
+            outcome,
+            actions=tuple(actions),
+            metrics=tuple(metrics),
+            reason=self.reason,
+            level=level,
+            details={"repairs": ",".join(self.repairs) or None},
+        )
+
+
+def _reconcile(now: datetime, settings: Settings, observed: Observation) -> Need | Decision:
+    """Converge whatever events missed; safe at any moment because it acts on what it reads."""
+    if need := _missing(observed, *Observe):
+        return need
+    assert observed.state is not None  # noqa: S101
+    assert observed.service is not None  # noqa: S101
+    assert observed.alarms is not None  # noqa: S101
+    assert observed.weights is not None  # noqa: S101
+    assert observed.healthy_targets is not None  # noqa: S101
+    plan = _Plan(before=observed.state, state=observed.state)
+    if plan.state.pinned_until is not None and plan.state.pinned_until <= now:
+        plan.update(pinned_until=None, pinned_by=None)
+        plan.repairs.append("pin-expired")
+    service, healthy, route = observed.service, observed.healthy_targets, observed.weights.route
+    waking = plan.state.wake_started_at is not None
+    if service.desired_count > 0 and healthy > 0 and (waking or route is not Route.ECS):
+        _reconcile_hand_back(now, plan, route)
+        return plan.decision("reconciled")
+    if service.desired_count == 0:
+        _reconcile_asleep(now, settings, plan, observed.alarms, route)
+        return plan.decision("reconciled")
+    _reconcile_starting(now, settings, plan, healthy, route)
+    if observed.alarms.get(settings.idle_alarm_name) == ALARM:
+        # Alarms only send transitions: a service that stayed idle after a wake gets no new event.
+        blocker = sleep_blocker(now, settings, plan.state, SleepMode.RECONCILE)
+        if blocker is None and not service.deployment_in_progress:
+            return _reconcile_sleep(plan, service)
+    return plan.decision("reconciled")
+
+
+def _reconcile_hand_back(now: datetime, plan: _Plan, route: Route | None) -> None:
+    """A ready signal was missed, or traffic was left on the waker: a target is healthy, hand it back."""
+    if plan.state.wake_started_at is not None:
+        latency = (now - plan.state.wake_started_at).total_seconds()
+        plan.metrics.append(MetricPoint("WakeLatency", latency, "Seconds"))
+        plan.repairs.append("missed-ready")
+    else:
+        plan.repairs.append("healthy-but-routed-to-waker")
+    plan.update(wake_started_at=None, failure=None, awake_since=now)
+    if route is not Route.ECS:
+        plan.post.append(RouteTraffic(Route.ECS))
+
+
+def _reconcile_asleep(
+    now: datetime, settings: Settings, plan: _Plan, alarms: dict[str, str], route: Route | None
+) -> None:
+    if route is not Route.WAKER:
+        plan.repairs.append("asleep-but-routed-to-ecs")
+        plan.pre.append(RouteTraffic(Route.WAKER))
+    state = plan.state
+    why = None
+    if state.pinned_at(now):
+        why = "pinned-but-asleep"
+    elif alarms.get(settings.wake_alarm_name) == ALARM:
+        # Alarms only send transitions: visitors kept arriving while asleep and no wake came of it.
+        why = "wake-alarm-in-alarm"
+    elif state.wake_started_at is not None and state.failure is None:
+        why = "wake-undone"
+    if why:
+        plan.repairs.append(why)
+        plan.metrics.append(_count("Wakes"))
+        plan.pre.append(SetDesiredCount(max(1, state.count_before_sleep)))
+        plan.update(wake_started_at=now, failure=None)
+    elif state.wake_started_at is not None:
+        # A failed wake whose service was scaled to zero since: nothing is starting any more.
+        plan.update(wake_started_at=None)
+
+
+def _reconcile_starting(now: datetime, settings: Settings, plan: _Plan, healthy: int, route: Route | None) -> None:
+    """ECS wants tasks and none is healthy, or all is well (healthy and routed to ECS)."""
+    if healthy > 0:
+        return
+    state = plan.state
+    if route is not Route.WAKER:
+        # Invariant 1: no healthy target, so traffic belongs on the waker.
+        plan.repairs.append("no-healthy-target-but-routed-to-ecs")
+        plan.pre.append(RouteTraffic(Route.WAKER))
+    if state.wake_started_at is None and state.failure is None:
+        # Tasks died, or someone scaled the service by hand: track it as a wake so its deadline applies.
+        plan.repairs.append("starting-without-wake-record")
+        plan.update(wake_started_at=now)
+    elif state.failure is None and _overdue(now, settings, state):
+        plan.reason = f"the wake did not finish within {settings.wake_deadline_minutes} minutes"
+        plan.metrics.append(_count("WakeFailures"))
+        plan.update(failure=Failure(kind=FailureKind.DEADLINE_PASSED, reason=plan.reason, at=now))
+        plan.level = "error"
+
+
+def _reconcile_sleep(plan: _Plan, service: ServiceView) -> Decision:
+    """The sleep of an awake service whose idle alarm stayed in ALARM (no new event will come)."""
+    final = plan.state.model_copy(update={"wake_started_at": None, "count_before_sleep": service.desired_count})
+    actions: list[Action] = []
+    written = plan.before
+    if final.count_before_sleep != plan.before.count_before_sleep:
+        written = plan.state.model_copy(update={"count_before_sleep": service.desired_count})
+        actions.append(SaveState(written))
+    # The sleep's own traffic move covers any repair that wanted traffic on the waker.
+    actions += [RouteTraffic(Route.WAKER), SetDesiredCount(0)]
+    if final != written:
+        actions.append(SaveState(final))
+    plan.pre, plan.post, plan.state = actions, [], final
+    plan.metrics.append(_count("Sleeps"))
+    return plan.decision("slept", saved=True)

@@ -1,0 +1,187 @@
+"""What the decision sees (triggers, observations) and what it returns (actions, metrics). No AWS here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from warmkeeper_shared.state import ControllerState, FailureKind, Route
+
+# ---------------------------------------------------------------- triggers: what happened
+
+
+@dataclass(frozen=True)
+class IdleAlarmed:
+    """The idle alarm went to ALARM."""
+
+
+@dataclass(frozen=True)
+class WakeRequested:
+    origin: str  # "request" (custom event) or "wake-alarm"
+    requested_by: str = "unknown"
+
+
+@dataclass(frozen=True)
+class SleepRequested:
+    requested_by: str = "unknown"
+
+
+@dataclass(frozen=True)
+class PinRequested:
+    until: datetime | None
+    requested_by: str = "unknown"
+
+
+@dataclass(frozen=True)
+class UnpinRequested:
+    requested_by: str = "unknown"
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """SERVICE_STEADY_STATE for this service."""
+
+
+@dataclass(frozen=True)
+class ServiceTrouble:
+    """An ECS service action saying tasks cannot start (impaired, placement, configuration)."""
+
+    kind: FailureKind
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeploymentStarted:
+    deployment_id: str
+
+
+@dataclass(frozen=True)
+class DeploymentCompleted:
+    deployment_id: str
+
+
+@dataclass(frozen=True)
+class DeploymentFailed:
+    deployment_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TaskStopped:
+    task_arn: str
+    reason: str
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReconcileTick:
+    """The reconcile schedule."""
+
+
+Trigger = (
+    IdleAlarmed
+    | WakeRequested
+    | SleepRequested
+    | PinRequested
+    | UnpinRequested
+    | SteadyState
+    | ServiceTrouble
+    | DeploymentStarted
+    | DeploymentCompleted
+    | DeploymentFailed
+    | TaskStopped
+    | ReconcileTick
+)
+
+# ---------------------------------------------------------------- observations: what AWS says now
+
+
+class Observe(StrEnum):
+    STATE = "state"  # SSM GetParameter
+    SERVICE = "service"  # ECS DescribeServices
+    ALARMS = "alarms"  # CloudWatch DescribeAlarms (both alarms, one call)
+    ROUTE = "route"  # ELBv2 DescribeListeners
+    HEALTH = "health"  # ELBv2 DescribeTargetHealth (ECS target group)
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    desired_count: int
+    running_count: int
+    # Any deployment not yet COMPLETED (a new task definition rolling out, or a rollback).
+    deployment_in_progress: bool
+
+
+@dataclass(frozen=True)
+class Weights:
+    ecs: int
+    waker: int
+
+    @property
+    def route(self) -> Route | None:
+        """Where all traffic goes, or None when it is split (only a partial write leaves it so)."""
+        if self.ecs > 0 and self.waker == 0:
+            return Route.ECS
+        if self.waker > 0 and self.ecs == 0:
+            return Route.WAKER
+        return None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What has been read so far in this invocation; None means not read (not 'absent')."""
+
+    state: ControllerState | None = None
+    service: ServiceView | None = None
+    alarms: dict[str, str] | None = None  # alarm name -> OK | ALARM | INSUFFICIENT_DATA
+    weights: Weights | None = None
+    healthy_targets: int | None = None
+
+
+# ---------------------------------------------------------------- decisions: what to do
+
+
+@dataclass(frozen=True)
+class RouteTraffic:
+    to: Route
+
+
+@dataclass(frozen=True)
+class SetDesiredCount:
+    count: int
+    # A retry after a failed start: a new deployment resets ECS's task-launch back-off.
+    force_new_deployment: bool = False
+
+
+@dataclass(frozen=True)
+class SaveState:
+    state: ControllerState
+
+
+Action = RouteTraffic | SetDesiredCount | SaveState
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    name: str
+    value: float
+    unit: Literal["Count", "Seconds"] = "Count"
+
+
+@dataclass(frozen=True)
+class Need:
+    """The decision cannot be made without these observations."""
+
+    what: frozenset[Observe]
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str  # short, stable, machine-friendly: "slept", "sleep-skipped", "woke", ...
+    actions: tuple[Action, ...] = ()
+    metrics: tuple[MetricPoint, ...] = ()
+    reason: str | None = None
+    level: Literal["info", "warning", "error"] = "info"
+    details: dict[str, str | int | float | None] = field(default_factory=dict)

@@ -1,0 +1,236 @@
+"""The EventBridge events the controller accepts, and their translation into domain triggers.
+
+Events that are well-formed but not for this controller (other alarms, services, stacks; unknown kinds)
+become ``Ignored``. Events that are not well-formed raise ``MalformedEventError`` so Lambda retries them
+and then hands them to the on-failure destination (the dead-letter queue): nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+
+from warmkeeper.domain.model import (
+    DeploymentCompleted,
+    DeploymentFailed,
+    DeploymentStarted,
+    IdleAlarmed,
+    PinRequested,
+    ReconcileTick,
+    ServiceTrouble,
+    SleepRequested,
+    SteadyState,
+    TaskStopped,
+    Trigger,
+    UnpinRequested,
+    WakeRequested,
+)
+from warmkeeper.models.settings import Settings
+from warmkeeper_shared.events import SOURCE, DetailType, RequestDetail
+from warmkeeper_shared.state import FailureKind
+
+
+class MalformedEventError(ValueError):
+    """The event is not a well-formed event of a kind the controller handles."""
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A well-formed event that is not for this controller; logged at info level."""
+
+    reason: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+class _Detail(BaseModel):
+    # AWS adds fields over time: read what we know, ignore the rest.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+
+class AlarmState(_Detail):
+    value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+    reason: str | None = None
+    timestamp: str | None = None
+
+
+class AlarmStateChangeDetail(_Detail):
+    alarm_name: str
+    state: AlarmState
+    previous_state: AlarmState | None = None
+
+
+class AlarmStateChangeEvent(EventBridgeModel):
+    detail: AlarmStateChangeDetail
+
+
+class ServiceActionDetail(_Detail):
+    event_type: str
+    event_name: str
+    cluster_arn: str | None = None
+    reason: str | None = None
+
+
+class ServiceActionEvent(EventBridgeModel):
+    detail: ServiceActionDetail
+
+
+class DeploymentDetail(_Detail):
+    event_type: str
+    event_name: str
+    deployment_id: str
+    reason: str | None = None
+
+
+class DeploymentEvent(EventBridgeModel):
+    detail: DeploymentDetail
+
+
+class TaskStateDetail(_Detail):
+    task_arn: str
+    cluster_arn: str
+    last_status: str
+    group: str | None = None
+    desired_status: str | None = None
+    stopped_reason: str | None = None
+    stop_code: str | None = None
+    created_at: AwareDatetime | None = None
+
+
+class TaskStateEvent(EventBridgeModel):
+    detail: TaskStateDetail
+
+
+class ScheduledEvent(EventBridgeModel):
+    detail: dict[str, Any]
+
+
+class RequestEvent(EventBridgeModel):
+    detail: RequestDetail
+
+
+_SERVICE_TROUBLE = {
+    "SERVICE_TASK_START_IMPAIRED": (
+        FailureKind.TASK_START_IMPAIRED,
+        "ECS cannot start tasks of the service successfully (SERVICE_TASK_START_IMPAIRED)",
+    ),
+    "SERVICE_TASK_PLACEMENT_FAILURE": (
+        FailureKind.PLACEMENT_FAILURE,
+        "ECS could not place a task (SERVICE_TASK_PLACEMENT_FAILURE)",
+    ),
+    "SERVICE_TASK_CONFIGURATION_FAILURE": (
+        FailureKind.CONFIGURATION_FAILURE,
+        "the task configuration is invalid (SERVICE_TASK_CONFIGURATION_FAILURE)",
+    ),
+}
+
+
+def _validated[M: BaseModel](model: type[M], event: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(event)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        raise MalformedEventError(f"malformed {model.__name__}: {problems}") from None
+
+
+def to_trigger(event: Any, settings: Settings) -> Trigger | Ignored:  # noqa: PLR0911 - one per kind
+    """Translate one EventBridge event into what happened, or say why it is not for us."""
+    if not isinstance(event, dict):
+        raise MalformedEventError(f"an event must be a JSON object, got {type(event).__name__}")
+    envelope = _validated(EventBridgeModel, event)
+    kind = {"source": envelope.source, "detail_type": envelope.detail_type}
+    match envelope.source, envelope.detail_type:
+        case "aws.cloudwatch", "CloudWatch Alarm State Change":
+            return _alarm(_validated(AlarmStateChangeEvent, event), settings)
+        case "aws.ecs", "ECS Service Action":
+            return _service_action(_validated(ServiceActionEvent, event), settings)
+        case "aws.ecs", "ECS Deployment State Change":
+            return _deployment(_validated(DeploymentEvent, event), settings)
+        case "aws.ecs", "ECS Task State Change":
+            return _task(_validated(TaskStateEvent, event), settings)
+        case "aws.events", "Scheduled Event":
+            _validated(ScheduledEvent, event)
+            return ReconcileTick()
+        case source, detail_type if source == SOURCE:
+            return _request(event, detail_type, settings)
+    return Ignored("unknown event kind", kind)
+
+
+def _alarm(event: AlarmStateChangeEvent, settings: Settings) -> Trigger | Ignored:
+    name, value = event.detail.alarm_name, event.detail.state.value
+    fields = {"alarm": name, "state": value}
+    if name == settings.idle_alarm_name:
+        return IdleAlarmed() if value == "ALARM" else Ignored("the idle alarm left ALARM", fields)
+    if name == settings.wake_alarm_name:
+        if value == "ALARM":
+            return WakeRequested(origin="wake-alarm", requested_by=name)
+        return Ignored("the wake alarm left ALARM", fields)
+    return Ignored("another alarm", fields)
+
+
+def _this_service(resources: list[str], settings: Settings) -> bool:
+    return any(settings.is_this_service(arn) for arn in resources)
+
+
+def _service_action(event: ServiceActionEvent, settings: Settings) -> Trigger | Ignored:
+    name = event.detail.event_name
+    if not _this_service(event.resources, settings):
+        return Ignored("another service", {"resources": event.resources, "event_name": name})
+    if name == "SERVICE_STEADY_STATE":
+        return SteadyState()
+    if name in _SERVICE_TROUBLE:
+        kind, text = _SERVICE_TROUBLE[name]
+        return ServiceTrouble(kind, f"{text}: {event.detail.reason}" if event.detail.reason else text)
+    return Ignored("a service action the controller does not act on", {"event_name": name})
+
+
+def _deployment(event: DeploymentEvent, settings: Settings) -> Trigger | Ignored:
+    detail = event.detail
+    if not _this_service(event.resources, settings):
+        return Ignored("another service", {"resources": event.resources, "event_name": detail.event_name})
+    match detail.event_name:
+        case "SERVICE_DEPLOYMENT_IN_PROGRESS":
+            return DeploymentStarted(detail.deployment_id)
+        case "SERVICE_DEPLOYMENT_COMPLETED":
+            return DeploymentCompleted(detail.deployment_id)
+        case "SERVICE_DEPLOYMENT_FAILED":
+            reason = detail.reason or f"deployment {detail.deployment_id} failed"
+            return DeploymentFailed(detail.deployment_id, reason)
+    return Ignored("a deployment event the controller does not act on", {"event_name": detail.event_name})
+
+
+def _task(event: TaskStateEvent, settings: Settings) -> Trigger | Ignored:
+    detail = event.detail
+    fields = {"task": detail.task_arn, "group": detail.group, "last_status": detail.last_status}
+    if detail.group != f"service:{settings.service_name}" or not detail.cluster_arn.endswith(
+        f":cluster/{settings.cluster_name}"
+    ):
+        return Ignored("a task of another service", fields)
+    if detail.last_status != "STOPPED":
+        return Ignored("a task that has not stopped", fields)
+    reason = detail.stopped_reason or "the task stopped without a reason"
+    if detail.stop_code:
+        reason = f"{reason} ({detail.stop_code})"
+    return TaskStopped(detail.task_arn, reason, detail.created_at)
+
+
+def _request(event: dict[str, Any], detail_type: str, settings: Settings) -> Trigger | Ignored:
+    try:
+        kind = DetailType(detail_type)
+    except ValueError:
+        return Ignored("unknown warmkeeper request", {"detail_type": detail_type})
+    detail = _validated(RequestEvent, event).detail
+    if detail.stack != settings.stack_name:
+        return Ignored("a request for another stack", {"stack": detail.stack, "detail_type": detail_type})
+    match kind:
+        case DetailType.WAKE_REQUESTED:
+            return WakeRequested(origin="request", requested_by=detail.requested_by)
+        case DetailType.SLEEP_REQUESTED:
+            return SleepRequested(requested_by=detail.requested_by)
+        case DetailType.PIN_REQUESTED:
+            return PinRequested(until=detail.until, requested_by=detail.requested_by)
+        case DetailType.UNPIN_REQUESTED:
+            return UnpinRequested(requested_by=detail.requested_by)
