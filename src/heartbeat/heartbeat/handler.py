@@ -124,6 +124,7 @@ def heartbeat() -> Response[str]:
 @app.route(STATUS_PATH, method=["GET", "HEAD"])
 def status() -> Response[str]:
     settings = get_settings()
+    _count("StatusRequests")
     try:
         state = aws.controller_state(settings.state_parameter_name)
         observed = aws.observe_service(settings)
