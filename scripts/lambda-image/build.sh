@@ -141,10 +141,32 @@ find "$rootfs/var/lang" -type f \( -name '*.so' -o -name '*.so.*' -o -name pytho
 # --- The runtime interface client and the SDK in /var/runtime ----------------------------------------------
 pip_python=$python
 [ -x "$repo/.venv/bin/python" ] && pip_python=$repo/.venv/bin/python
-# shellcheck disable=SC2086  # $pins is a list of requirement specifiers
-"$pip_python" -m pip install --quiet --disable-pip-version-check --no-compile --only-binary=:all: \
-  --target "$rootfs/var/runtime" $pins
+# Wheels are downloaded once per set of pins and kept under the cache, so a rebuild needs no network.
+wheels=$cache/wheels
+if [ "$(cat "$wheels/.pins" 2>/dev/null || true)" != "$pins" ]; then
+  say "downloading wheels: $(echo "$pins" | tr '\n' ' ')"
+  rm -rf "$wheels"
+  # shellcheck disable=SC2086  # $pins is a list of requirement specifiers
+  if ! "$pip_python" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
+    --dest "$wheels" $pins >"$work/pip.log" 2>&1; then
+    cat "$work/pip.log" >&2
+    fail "pip download of the runtime packages failed (see above)"
+  fi
+  echo "$pins" >"$wheels/.pins"
+fi
+# shellcheck disable=SC2086
+"$pip_python" -m pip install --quiet --disable-pip-version-check --no-compile --no-index \
+  --find-links "$wheels" --target "$rootfs/var/runtime" $pins
 rm -rf "$rootfs/var/runtime/bin"
+
+# Bytecode: every `sam local invoke` starts a fresh container, and compiling boto3 and the stdlib there costs
+# about 1.5 s per invoke. The host's __pycache__ (three optimisation levels, tests included) was left out
+# above; one level is compiled here, with in-image paths for tracebacks.
+"$python" -m compileall -q -j 0 -s "$rootfs" -p / "$rootfs/var/lang/lib/python3.13" "$rootfs/var/runtime" \
+  >"$work/compileall.log" 2>&1 || {
+  cat "$work/compileall.log" >&2
+  fail "compileall failed (see above)"
+}
 cp "$here/bootstrap" "$rootfs/var/runtime/bootstrap"
 cp "$here/lambda-entrypoint.sh" "$rootfs/lambda-entrypoint.sh"
 chmod 755 "$rootfs/var/runtime/bootstrap" "$rootfs/lambda-entrypoint.sh"
@@ -171,8 +193,15 @@ if echo "$libs" | grep -q '^MISSING'; then
   echo "$libs" | grep '^MISSING' >&2
   fail "shared libraries missing on this machine"
 fi
-# libgcc_s: glibc loads it at run time (thread cancellation), and Rust/C++ wheels in /var/task need it.
-for lib in $libs /lib/x86_64-linux-gnu/libgcc_s.so.1; do
+# Plus what manylinux wheels may link without bundling (the policy's system libraries; pydantic_core needs
+# librt, libdl, libpthread and libgcc_s): function dependencies in /var/task are unknown when this runs.
+manylinux_libs=""
+for name in libgcc_s.so.1 libstdc++.so.6 libm.so.6 libdl.so.2 librt.so.1 libc.so.6 libutil.so.1 \
+  libpthread.so.0 libresolv.so.2 libcrypt.so.1 libnsl.so.1 libanl.so.1 libz.so.1; do
+  [ -e "/lib/x86_64-linux-gnu/$name" ] || fail "/lib/x86_64-linux-gnu/$name missing on this machine"
+  manylinux_libs="$manylinux_libs /lib/x86_64-linux-gnu/$name"
+done
+for lib in $libs $manylinux_libs; do
   case "$lib" in
     "$rootfs"/* | "$prefix"/*) ;; # inside the image already (libpython, wheels' bundled libraries)
     *) copy_lib "$lib" ;;

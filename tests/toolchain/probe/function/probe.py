@@ -1,0 +1,32 @@
+"""Reports what the function sees in the local Lambda image (used by tests/toolchain only)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from typing import Any
+
+import boto3
+
+import warmkeeper_shared
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    name = os.environ.get("PROBE_PARAMETER", "")
+    value = None
+    if name:
+        # Through AWS_ENDPOINT_URL, which botocore reads itself: the local endpoint on the bridge gateway.
+        value = boto3.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+    return {
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "boto3": boto3.__version__,
+        "boto3_file": boto3.__file__,
+        "layer_file": warmkeeper_shared.__file__,
+        "sys_path": sys.path,
+        "handler": os.environ.get("_HANDLER"),
+        "request_id": context.aws_request_id,
+        "echo": event,
+        "parameter": value,
+    }
