@@ -11,10 +11,16 @@ caches them; :func:`install` clears that cache). Gaps, as observed with tiny tem
   fails with ``KeyError: 'TargetGroupArn'`` in moto's property conversion.
 - ``service_default_desired_count``: a service created without ``DesiredCount`` starts at 0 tasks in moto;
   AWS starts a REPLICA service at 1.
+- ``service_running_count``: ``UpdateService`` with a new ``desiredCount`` sets moto's ``runningCount`` to it
+  at once, as if tasks started (or stopped) instantly; in AWS the running count follows the tasks. With the
+  bridge the running count stays what the tasks are (local_aws.simulate starts and stops them visibly).
 - ``target_group_attributes``: ``Fn::GetAtt`` of a target group (``TargetGroupFullName``...) is not
   answered (moto's target group has no ``get_cfn_attribute``).
 - ``load_balancer_full_name``: ``Fn::GetAtt`` ``LoadBalancerFullName`` is "not implemented" and resolves to
   nothing, which would leave the ALB metrics' ``LoadBalancer`` dimension empty.
+- ``events_lambda_targets``: a rule with a Lambda target makes ``PutEvents`` fail (moto raises
+  NotImplementedError while sending to the target) as soon as an event matches the rule; with the bridge,
+  moto sends to its other targets and leaves Lambda targets to :mod:`local_aws.eventbus`, which invokes them.
 - ``alarm_state_change_events``: moto changes an alarm's state but emits no "CloudWatch Alarm State Change"
   event; the bridge reports every real transition (before and after state) to listeners, from which
   :mod:`local_aws.eventbus` builds the event AWS would send.
@@ -40,9 +46,11 @@ cfn_parsing: Any = importlib.import_module("moto.cloudformation.parsing")
 cw_models: Any = importlib.import_module("moto.cloudwatch.models")
 ecs_models: Any = importlib.import_module("moto.ecs.models")
 elbv2_models: Any = importlib.import_module("moto.elbv2.models")
+events_models: Any = importlib.import_module("moto.events.models")
 sm_models: Any = importlib.import_module("moto.secretsmanager.models")
 
 _lock = threading.Lock()
+_targets_lock = threading.Lock()
 _installed: list[str] = []
 
 
@@ -349,6 +357,27 @@ def _install_service_default_desired_count() -> None:
     service_class.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
+# --- service_running_count -------------------------------------------------------------------------
+
+
+def _install_service_running_count() -> None:
+    backend_class = ecs_models.EC2ContainerServiceBackend
+    original = backend_class.update_service
+
+    def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
+        cluster = service_properties.get("cluster", "default")
+        name = str(service_properties.get("service", "")).split("/")[-1]
+        before = self.services.get(f"{cluster.split('/')[-1]}:{name}")
+        running = None if before is None else before.running_count
+        service = original(self, service_properties)
+        if running is not None:
+            service.running_count = running
+            service.pending_count = max(0, service.desired_count - running)
+        return service
+
+    backend_class.update_service = update_service
+
+
 # --- target_group_attributes -----------------------------------------------------------------------
 
 _TARGET_GROUP_ATTRIBUTES = ("TargetGroupFullName", "TargetGroupName", "TargetGroupArn", "LoadBalancerArns")
@@ -390,6 +419,25 @@ def _install_load_balancer_full_name() -> None:
         return original(self, attribute_name)
 
     load_balancer_class.get_cfn_attribute = get_cfn_attribute
+
+
+# --- events_lambda_targets -------------------------------------------------------------------------
+
+
+def _install_events_lambda_targets() -> None:
+    rule_class = events_models.Rule
+    original = rule_class.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        with _targets_lock:
+            targets = self.targets
+            self.targets = [t for t in targets if ":lambda:" not in t["Arn"]]
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = targets
+
+    rule_class.send_to_targets = send_to_targets
 
 
 # --- alarm_state_change_events ---------------------------------------------------------------------
@@ -531,8 +579,10 @@ BRIDGES: dict[str, Callable[[], None]] = {
     "secret_model": lambda: _register_model(_SecretModel, "secretsmanager"),
     "listener_forward_config": _install_listener_forward_config,
     "service_default_desired_count": _install_service_default_desired_count,
+    "service_running_count": _install_service_running_count,
     "target_group_attributes": _install_target_group_attributes,
     "load_balancer_full_name": _install_load_balancer_full_name,
+    "events_lambda_targets": _install_events_lambda_targets,
     "alarm_state_change_events": _install_alarm_state_change_events,
 }
 

@@ -43,8 +43,12 @@ def probe() -> dict[str, Any]:
             secrets = boto3.client("secretsmanager", region_name=REGION).list_secrets()["SecretList"]
             observed[gap] = {"error": error, "secrets": [s["Name"] for s in secrets]}
         elif gap == "service_default_desired_count":
-            service = boto3.client("ecs", region_name=REGION).describe_services(cluster=name, services=[name])
-            observed[gap] = {"error": error, "desiredCount": service["services"][0]["desiredCount"]}
+            ecs = boto3.client("ecs", region_name=REGION)
+            service = ecs.describe_services(cluster=name, services=[name])["services"][0]
+            observed[gap] = {"error": error, "desiredCount": service["desiredCount"]}
+            ecs.update_service(cluster=name, service=name, desiredCount=3)
+            service = ecs.describe_services(cluster=name, services=[name])["services"][0]
+            observed["service_running_count"] = {"runningCountRightAfterUpdate": service["runningCount"]}
         elif gap in ("target_group_attributes", "load_balancer_full_name"):
             suffix = "target-group" if gap == "target_group_attributes" else "load-balancer"
             parameters = boto3.client("ssm", region_name=REGION).describe_parameters()["Parameters"]
@@ -58,7 +62,29 @@ def probe() -> dict[str, Any]:
         else:
             observed[gap] = {"error": error}
     observed["alarm_state_change_events"] = _probe_alarm_events()
+    observed["events_lambda_targets"] = _probe_lambda_target()
     return observed
+
+
+def _probe_lambda_target() -> dict[str, Any]:
+    """A rule with a Lambda target and a queue target; an event that matches it."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName="lambda-rule-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="to-lambda", EventPattern=json.dumps({"source": ["probe"]}))
+    events.put_targets(
+        Rule="to-lambda",
+        Targets=[
+            {"Id": "function", "Arn": f"arn:aws:lambda:{REGION}:123456789012:function:probe"},
+            {"Id": "queue", "Arn": queue_arn},
+        ],
+    )
+    try:
+        events.put_events(Entries=[{"Source": "probe", "DetailType": "probe", "Detail": "{}"}])
+    except Exception as error:
+        return {"error": f"{type(error).__name__}: {error}"}
+    return {"error": None}
 
 
 def _probe_alarm_events() -> dict[str, Any]:

@@ -49,7 +49,12 @@ def unbridged() -> dict[str, Any]:
 
 def test_every_bridge_is_installed_and_named_for_a_probed_gap() -> None:
     assert bridges.install() == list(bridges.BRIDGES)
-    assert set(bridges.BRIDGES) == {*GAPS, "alarm_state_change_events"}
+    assert set(bridges.BRIDGES) == {
+        *GAPS,
+        "alarm_state_change_events",
+        "events_lambda_targets",
+        "service_running_count",
+    }
 
 
 def test_gaps_exist_without_the_bridges(unbridged: dict[str, Any]) -> None:
@@ -57,9 +62,11 @@ def test_gaps_exist_without_the_bridges(unbridged: dict[str, Any]) -> None:
     assert unbridged["secret_model"]["secrets"] == []
     assert "TargetGroupArn" in unbridged["listener_forward_config"]["error"]
     assert unbridged["service_default_desired_count"]["desiredCount"] == 0
+    assert unbridged["service_running_count"] == {"runningCountRightAfterUpdate": 3}
     assert "get_cfn_attribute" in unbridged["target_group_attributes"]["error"]
     assert not str(unbridged["load_balancer_full_name"]["value"]).startswith("app/")
     assert unbridged["alarm_state_change_events"] == {"state": "ALARM", "events": 0}
+    assert "NotImplementedError" in unbridged["events_lambda_targets"]["error"]
 
 
 def test_alarm_model_creates_the_metric_math_alarm_in_insufficient_data(endpoint: LocalEndpoint) -> None:
@@ -130,6 +137,14 @@ def test_service_default_desired_count_is_one_and_updates_leave_it_alone(endpoin
     assert ecs.describe_services(cluster=name, services=[name])["services"][0]["desiredCount"] == 0
 
 
+def test_service_running_count_follows_tasks_not_the_desired_count(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "service_default_desired_count")
+    ecs = endpoint.client("ecs")
+    ecs.update_service(cluster=name, service=name, desiredCount=3)
+    service = ecs.describe_services(cluster=name, services=[name])["services"][0]
+    assert (service["desiredCount"], service["runningCount"], service["pendingCount"]) == (3, 0, 3)
+
+
 def test_target_group_attributes_answer_the_full_name(endpoint: LocalEndpoint) -> None:
     name = _create(endpoint, "target_group_attributes")
     value = endpoint.client("ssm").get_parameter(Name=f"/{name}/target-group")["Parameter"]["Value"]
@@ -165,3 +180,27 @@ def test_alarm_state_change_events_report_real_transitions_only(endpoint: LocalE
     assert mine[1].previous_reason == "same state"
     assert {m["id"] for m in mine[1].configuration_metrics} == {"requests", "activity"}
     assert mine[1].alarm_arn.endswith(f":alarm:{name}-idle")
+
+
+def test_events_lambda_targets_leave_the_function_to_the_local_bus_and_feed_the_other_targets(
+    endpoint: LocalEndpoint,
+) -> None:
+    name = _name()
+    sqs = endpoint.client("sqs")
+    events = endpoint.client("events")
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [name]}))
+    events.put_targets(
+        Rule=name,
+        Targets=[
+            {"Id": "function", "Arn": f"arn:aws:lambda:us-east-1:123456789012:function:{name}"},
+            {"Id": "queue", "Arn": queue_arn},
+        ],
+    )
+    answer = events.put_events(Entries=[{"Source": name, "DetailType": "test", "Detail": '{"n": 1}'}])
+    assert answer["FailedEntryCount"] == 0
+    (message,) = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert json.loads(message["Body"])["detail"] == {"n": 1}
+    targets = events.list_targets_by_rule(Rule=name)["Targets"]
+    assert [t["Id"] for t in targets] == ["function", "queue"]

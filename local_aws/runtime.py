@@ -1,0 +1,206 @@
+"""The whole local AWS, assembled: endpoint, stack from template.yaml, functions, EventBridge, CloudWatch, ALB.
+
+``LocalAws`` is a context manager; leaving it stops the endpoint it started, whatever happened inside.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from local_aws.alb import AlbEmulator
+from local_aws.clock import Clock
+from local_aws.cloudwatch import AlarmEvaluator, Evaluation, publish_emf
+from local_aws.endpoint import DOCKER_BRIDGE_GATEWAY, LOOPBACK, LocalEndpoint
+from local_aws.eventbus import Delivery, EventBus
+from local_aws.functions import Functions, Invocation, functions_for
+from local_aws.simulate import EcsSimulator, StandInApp
+from local_aws.stack import TEMPLATE, LocalFunction, LocalStack, deploy
+
+
+@dataclass
+class _PublishingFunctions:
+    """Turns each invocation's EMF output into metrics, as CloudWatch Logs does for Lambda's logs."""
+
+    inner: Functions
+    endpoint: LocalEndpoint
+    clock: Clock
+    invocations: list[Invocation] = field(default_factory=list)
+
+    @property
+    def mode(self) -> str:
+        return self.inner.mode
+
+    def invoke(self, function: LocalFunction, event: Mapping[str, Any]) -> Invocation:
+        invocation = self.inner.invoke(function, event)
+        publish_emf(self.endpoint, invocation.emf, self.clock.now())
+        self.invocations.append(invocation)
+        return invocation
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the local endpoint says about the stack right now."""
+
+    desired_count: int
+    running_count: int
+    weights: dict[str, int]
+    alarms: dict[str, str]
+    state: dict[str, Any]
+    healthy_targets: int
+    task_definition: str
+
+    def line(self) -> str:
+        weights = " ".join(f"{name}={weight}" for name, weight in self.weights.items())
+        alarms = " ".join(f"{name}={value}" for name, value in self.alarms.items())
+        state = json.dumps(self.state, separators=(",", ":")) if self.state else "{}"
+        return (
+            f"desired={self.desired_count} running={self.running_count} healthy={self.healthy_targets} | "
+            f"weights {weights} | {alarms} | state {state}"
+        )
+
+
+@dataclass
+class LocalAws:
+    template_path: Path = TEMPLATE
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    containers: bool = False
+    clock: Clock = field(default_factory=Clock)
+    on_delivery: Callable[[Delivery], None] | None = None
+    on_alarm: Callable[[Evaluation], None] | None = None
+    endpoint: LocalEndpoint | None = None
+    _own_endpoint: bool = field(default=False, init=False)
+    stack: LocalStack = field(init=False)
+    functions: _PublishingFunctions = field(init=False)
+    bus: EventBus = field(init=False)
+    alb: AlbEmulator = field(init=False)
+    ecs: EcsSimulator = field(init=False)
+    alarms: AlarmEvaluator = field(init=False)
+
+    def __enter__(self) -> Self:
+        if self.endpoint is None:
+            # Containers reach the host at the Docker bridge gateway; nothing else needs more than loopback.
+            self.endpoint = LocalEndpoint(host=DOCKER_BRIDGE_GATEWAY if self.containers else LOOPBACK).start()
+            self._own_endpoint = True
+        try:
+            self._assemble(self.endpoint)
+        except BaseException:
+            self._stop_endpoint()
+            raise
+        return self
+
+    def _assemble(self, endpoint: LocalEndpoint) -> None:
+        self.stack = deploy(endpoint, template_path=self.template_path, overrides=self.overrides)
+        self.functions = _PublishingFunctions(functions_for(self.stack, self.containers), endpoint, self.clock)
+        self.bus = EventBus(self.stack, self.functions, self.clock, self.on_delivery)
+        self.bus.start()
+        alarm_names = [
+            self.stack.physical_ids[logical_id] for logical_id in self.stack.resources_of_type("AWS::CloudWatch::Alarm")
+        ]
+        self.alarms = AlarmEvaluator(endpoint, alarm_names)
+        task_definition = self.describe_service()["taskDefinition"]
+        health_path = EcsSimulator.health_path_of_task_definition(self.stack, task_definition) or "/"
+        display = next(
+            (
+                f.environment["SERVICE_DISPLAY_NAME"]
+                for f in self.stack.functions.values()
+                if "SERVICE_DISPLAY_NAME" in f.environment
+            ),
+            "the application",
+        )
+        app = StandInApp(health_path, display)
+        self.alb = AlbEmulator(self.stack, self.functions, self.clock, app)
+        self.ecs = EcsSimulator(self.stack, self.bus, self.clock, app)
+        self.clock.on_minute(self._minute)
+
+    def _minute(self, minute: datetime) -> None:
+        # CloudWatch evaluates first; its transitions reach the controller before the minute's schedule.
+        for evaluation in self.alarms.evaluate_all(minute):
+            if self.on_alarm is not None:
+                self.on_alarm(evaluation)
+        self.bus.settle()
+        self.bus.fire_schedules(minute)
+        self.bus.settle()
+
+    def _stop_endpoint(self) -> None:
+        if self._own_endpoint and self.endpoint is not None:
+            self.endpoint.stop()
+            self.endpoint = None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if hasattr(self, "bus"):
+                self.bus.close()
+            if hasattr(self, "functions"):
+                self.functions.close()
+        finally:
+            self._stop_endpoint()
+
+    # ------------------------------------------------------------------ observing
+
+    def describe_service(self) -> dict[str, Any]:
+        ecs = self.stack.endpoint.client("ecs")
+        answer = ecs.describe_services(
+            cluster=self.stack.physical_ids["Cluster"], services=[self.stack.physical_ids["Service"]]
+        )
+        service: dict[str, Any] = answer["services"][0]
+        return service
+
+    def observe(self) -> Observed:
+        endpoint = self.stack.endpoint
+        service = self.describe_service()
+        elbv2 = endpoint.client("elbv2")
+        listener = elbv2.describe_listeners(ListenerArns=[self.stack.outputs["ListenerArn"]])["Listeners"][0]
+        names = {arn: name for arn, name in self.alb._names().items()}
+        weights = {}
+        for action in listener["DefaultActions"]:
+            for group in action.get("ForwardConfig", {}).get("TargetGroups", []):
+                weights[names.get(group["TargetGroupArn"], group["TargetGroupArn"])] = int(group.get("Weight", 1))
+        alarm_names = [self.stack.outputs["IdleAlarmName"], self.stack.outputs["WakeAlarmName"]]
+        alarms = {
+            a["AlarmName"]: a["StateValue"]
+            for a in endpoint.client("cloudwatch").describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]
+        }
+        raw = endpoint.client("ssm").get_parameter(Name=self.stack.outputs["StateParameterName"])["Parameter"]["Value"]
+        health = elbv2.describe_target_health(TargetGroupArn=self.stack.outputs["EcsTargetGroupArn"])
+        healthy = sum(1 for d in health["TargetHealthDescriptions"] if d["TargetHealth"]["State"] == "healthy")
+        return Observed(
+            desired_count=int(service["desiredCount"]),
+            running_count=int(service["runningCount"]),
+            weights=weights,
+            alarms=alarms,
+            state=json.loads(raw) if raw.strip() else {},
+            healthy_targets=healthy,
+            task_definition=service["taskDefinition"].rsplit("/", 1)[1],
+        )
+
+    def heartbeat_token(self) -> str:
+        secret = self.stack.endpoint.client("secretsmanager").get_secret_value(
+            SecretId=self.stack.outputs["HeartbeatTokenSecretArn"]
+        )
+        return str(secret["SecretString"])
+
+    def update_stack(self, overrides: Mapping[str, str]) -> None:
+        """A deploy: the same translated template with new parameter values, through CloudFormation."""
+        parameters = {**self.stack.parameters, **overrides}
+        cloudformation = self.stack.endpoint.client("cloudformation")
+        cloudformation.update_stack(
+            StackName=self.stack.name,
+            TemplateBody=json.dumps(self.stack.translated),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        status = cloudformation.describe_stacks(StackName=self.stack.name)["Stacks"][0]["StackStatus"]
+        if status != "UPDATE_COMPLETE":
+            raise RuntimeError(f"the stack update ended in {status}")
+        self.stack.parameters = parameters

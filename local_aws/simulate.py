@@ -1,0 +1,277 @@
+"""What the local endpoint cannot do by itself, done explicitly: tasks that start, pass health checks, stop.
+
+moto's ECS runs no containers, and its service reports no task change on its own. Every change here is one
+a real service would show, made visibly (each method returns a line for the timeline, and the scenario
+prints it marked as simulated), and followed by the events ECS would send. Nothing here changes what the
+controller decides or reads differently from AWS: it reads the same APIs, which now say what AWS would.
+
+The stand-in application plays the task's Caddy: it answers the ALB health check on the path the task
+definition gives Caddy (``HEALTH_CHECK_PATH``), and serves pages for everything else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from local_aws.alb import HttpRequest, HttpResponse
+from local_aws.clock import Clock
+from local_aws.endpoint import ACCOUNT_ID
+from local_aws.eventbus import EventBus
+from local_aws.stack import LocalStack
+
+ecs_models: Any = importlib.import_module("moto.ecs.models")
+
+
+def _ms(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _matcher(codes: str) -> set[int]:
+    allowed: set[int] = set()
+    for part in codes.split(","):
+        low, _, high = part.strip().partition("-")
+        allowed.update(range(int(low), int(high or low) + 1))
+    return allowed
+
+
+@dataclass
+class StandInApp:
+    """The application behind Caddy, as far as the ALB can tell."""
+
+    health_check_path: str
+    display_name: str = "the application"
+    requests: list[HttpRequest] = field(default_factory=list)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        self.requests.append(request)
+        if request.path == self.health_check_path:
+            return HttpResponse(200, {"content-type": ["application/json"]}, '{"status":"ok"}', "ecs")
+        if request.path.startswith("/api/"):
+            return HttpResponse(404, {"content-type": ["application/json"]}, '{"error":"not found"}', "ecs")
+        body = f"<!doctype html><title>{self.display_name}</title><p>{self.display_name}: {request.path}</p>"
+        return HttpResponse(200, {"content-type": ["text/html"]}, body, "ecs")
+
+
+@dataclass
+class EcsSimulator:
+    stack: LocalStack
+    bus: EventBus
+    clock: Clock
+    app: StandInApp
+    tasks: dict[str, str] = field(default_factory=dict)  # task ARN -> IP registered in the target group
+    _next_ip: int = field(default=10, init=False)
+
+    # ------------------------------------------------------------------ reading the local stack
+
+    @property
+    def cluster(self) -> str:
+        return self.stack.physical_ids["Cluster"]
+
+    @property
+    def service_arn(self) -> str:
+        return self.stack.physical_ids["Service"]
+
+    @property
+    def cluster_arn(self) -> str:
+        return f"arn:aws:ecs:{self.stack.endpoint.region}:{ACCOUNT_ID}:cluster/{self.cluster}"
+
+    @property
+    def target_group(self) -> str:
+        return self.stack.outputs["EcsTargetGroupArn"]
+
+    def _service(self) -> Any:
+        backend = ecs_models.ecs_backends[ACCOUNT_ID][self.stack.endpoint.region]
+        name = self.service_arn.rsplit("/", 1)[1]
+        return backend.services[f"{self.cluster}:{name}"]
+
+    def describe(self) -> dict[str, Any]:
+        answer = self.stack.endpoint.client("ecs").describe_services(cluster=self.cluster, services=[self.service_arn])
+        service: dict[str, Any] = answer["services"][0]
+        return service
+
+    @staticmethod
+    def health_path_of_task_definition(stack: LocalStack, task_definition: str) -> str | None:
+        definition = stack.endpoint.client("ecs").describe_task_definition(taskDefinition=task_definition)
+        for container in definition["taskDefinition"]["containerDefinitions"]:
+            for variable in container.get("environment", []):
+                if variable["name"] == "HEALTH_CHECK_PATH":
+                    return str(variable["value"])
+        return None
+
+    # ------------------------------------------------------------------ events ECS would send
+
+    def _task_event(self, task_arn: str, last_status: str, extra: dict[str, Any]) -> None:
+        service = self._service()
+        deployment = service.deployments[0]["id"] if service.deployments else "ecs-svc/local"
+        detail = {
+            "clusterArn": self.cluster_arn,
+            "taskArn": task_arn,
+            "taskDefinitionArn": service.task_definition,
+            "group": f"service:{service.name}",
+            "startedBy": deployment,
+            "launchType": "FARGATE",
+            "lastStatus": last_status,
+            "desiredStatus": "STOPPED" if last_status == "STOPPED" else "RUNNING",
+            "createdAt": _ms(self.clock.now()),
+            "updatedAt": _ms(self.clock.now()),
+            "version": 1,
+            **extra,
+        }
+        self.bus.put_service_event("aws.ecs", "ECS Task State Change", [task_arn], detail)
+
+    def _service_action(self, event_name: str, event_type: str = "INFO", reason: str | None = None) -> None:
+        detail: dict[str, Any] = {
+            "eventType": event_type,
+            "eventName": event_name,
+            "clusterArn": self.cluster_arn,
+            "createdAt": _ms(self.clock.now()),
+        }
+        if reason:
+            detail["reason"] = reason
+        self.bus.put_service_event("aws.ecs", "ECS Service Action", [self.service_arn], detail)
+
+    def _deployment_event(self, event_name: str, deployment_id: str, reason: str) -> None:
+        detail = {
+            "eventType": "ERROR" if event_name.endswith("FAILED") else "INFO",
+            "eventName": event_name,
+            "deploymentId": deployment_id,
+            "updatedAt": _ms(self.clock.now()),
+            "reason": reason,
+        }
+        self.bus.put_service_event("aws.ecs", "ECS Deployment State Change", [self.service_arn], detail)
+
+    # ------------------------------------------------------------------ what a service does
+
+    def _set_counts(self, running: int) -> None:
+        service = self._service()
+        service.running_count = running
+        service.pending_count = max(0, service.desired_count - running)
+        for deployment in service.deployments:
+            deployment["runningCount"] = running
+            deployment["pendingCount"] = service.pending_count
+            deployment["desiredCount"] = service.desired_count
+
+    def _health_checks(self) -> tuple[bool, str]:
+        group = self.stack.endpoint.client("elbv2").describe_target_groups(TargetGroupArns=[self.target_group])[
+            "TargetGroups"
+        ][0]
+        path = group.get("HealthCheckPath", "/")
+        allowed = _matcher(group.get("Matcher", {}).get("HttpCode", "200"))
+        threshold = int(group.get("HealthyThresholdCount", 5))
+        statuses = [
+            self.app(HttpRequest("GET", path, {"user-agent": ["ELB-HealthChecker/2.0"]})).status
+            for _ in range(threshold)
+        ]
+        passed = all(status in allowed for status in statuses)
+        return (
+            passed,
+            f"{threshold} health checks of {path} answered {statuses} (healthy: {min(allowed)}-{max(allowed)})",
+        )
+
+    def task_comes_up(self) -> list[str]:
+        """A task of the service starts, passes the ALB health checks and the deployment settles."""
+        service = self._service()
+        if service.desired_count < 1:
+            raise RuntimeError("no task can come up: the service's desiredCount is 0")
+        task_arn = f"arn:aws:ecs:{self.stack.endpoint.region}:{ACCOUNT_ID}:task/{self.cluster}/{uuid.uuid4().hex}"
+        ip = f"10.42.1.{self._next_ip}"
+        self._next_ip += 1
+        lines = [f"task {task_arn.rsplit('/', 1)[1][:8]} RUNNING at {ip}"]
+        self._set_counts(service.desired_count)
+        self._task_event(task_arn, "RUNNING", {"startedAt": _ms(self.clock.now())})
+        healthy, checks = self._health_checks()
+        lines.append(checks)
+        if not healthy:
+            reason = f"Task failed ELB health checks in (target-group {self.target_group})"
+            self._set_counts(0)
+            self._task_event(task_arn, "STOPPED", {"stoppedReason": reason, "stopCode": "ServiceSchedulerInitiated"})
+            lines.append(f"task STOPPED: {reason}")
+            return lines
+        self.stack.endpoint.client("elbv2").register_targets(
+            TargetGroupArn=self.target_group, Targets=[{"Id": ip, "Port": 80}]
+        )
+        self.tasks[task_arn] = ip
+        lines.append(f"target {ip} registered and healthy in the ECS target group")
+        for deployment in service.deployments:
+            if deployment.get("rolloutState") == "IN_PROGRESS":
+                deployment["rolloutState"] = "COMPLETED"
+                deployment["rolloutStateReason"] = f"ECS deployment {deployment['id']} completed."
+                self._deployment_event("SERVICE_DEPLOYMENT_COMPLETED", deployment["id"], "ECS deployment completed.")
+                lines.append(f"deployment {deployment['id']} COMPLETED")
+        self._service_action("SERVICE_STEADY_STATE")
+        lines.append("service reached a steady state (SERVICE_STEADY_STATE)")
+        return lines
+
+    def tasks_stop_for_scale_in(self) -> list[str]:
+        """After desiredCount 0: targets deregistered, tasks stopped by the scheduler."""
+        service = self._service()
+        if service.desired_count != 0:
+            raise RuntimeError(f"tasks stop for scale-in only at desiredCount 0, not {service.desired_count}")
+        lines = []
+        deployment = service.deployments[0]["id"] if service.deployments else "ecs-svc/local"
+        for task_arn, ip in list(self.tasks.items()):
+            self.stack.endpoint.client("elbv2").deregister_targets(
+                TargetGroupArn=self.target_group, Targets=[{"Id": ip, "Port": 80}]
+            )
+            self._task_event(
+                task_arn,
+                "STOPPED",
+                {
+                    "stoppedReason": f"Scaling activity initiated by (deployment {deployment})",
+                    "stopCode": "ServiceSchedulerInitiated",
+                },
+            )
+            del self.tasks[task_arn]
+            lines.append(f"target {ip} deregistered, task {task_arn.rsplit('/', 1)[1][:8]} STOPPED (scale-in)")
+        self._set_counts(0)
+        self._service_action("SERVICE_STEADY_STATE")
+        lines.append("service reached a steady state at 0 tasks")
+        return lines
+
+    def task_fails_to_start(self, reason: str) -> list[str]:
+        """A task of the service stops before it runs (an image that cannot be pulled, say)."""
+        task_arn = f"arn:aws:ecs:{self.stack.endpoint.region}:{ACCOUNT_ID}:task/{self.cluster}/{uuid.uuid4().hex}"
+        self._set_counts(0)
+        self._task_event(
+            task_arn,
+            "STOPPED",
+            {"stoppedReason": reason, "stopCode": "TaskFailedToStart", "stoppingAt": _ms(self.clock.now())},
+        )
+        return [f"task {task_arn.rsplit('/', 1)[1][:8]} STOPPED before running: {reason}"]
+
+    def deployment_rolls_out(self) -> list[str]:
+        """After a stack update changed the task definition: the new deployment runs and ends."""
+        service = self._service()
+        deployment_id = f"ecs-svc/{uuid.uuid4().int % 10**19}"
+        previous = service.deployments[0] if service.deployments else {}
+        service.deployments = [
+            {
+                **previous,
+                "id": deployment_id,
+                "status": "PRIMARY",
+                "taskDefinition": service.task_definition,
+                "desiredCount": service.desired_count,
+                "rolloutState": "IN_PROGRESS",
+                "rolloutStateReason": f"ECS deployment {deployment_id} in progress.",
+                "createdAt": self.clock.now(),
+                "updatedAt": self.clock.now(),
+            }
+        ]
+        self._deployment_event("SERVICE_DEPLOYMENT_IN_PROGRESS", deployment_id, "ECS deployment in progress.")
+        lines = [f"deployment {deployment_id} of {service.task_definition.rsplit('/', 1)[1]} IN_PROGRESS"]
+        if service.desired_count == 0:
+            # Nothing to start: ECS completes a deployment of a service at zero tasks at once.
+            service.deployments[0]["rolloutState"] = "COMPLETED"
+            self._deployment_event("SERVICE_DEPLOYMENT_COMPLETED", deployment_id, "ECS deployment completed.")
+            lines.append(f"deployment {deployment_id} COMPLETED with 0 tasks (the service stays at 0)")
+        return lines
+
+
+def task_definition_family_revision(arn: str) -> str:
+    match = re.search(r"task-definition/(.+)$", arn)
+    return match.group(1) if match else arn
