@@ -245,3 +245,18 @@ def invoke(capsys: pytest.CaptureFixture[str]) -> Callable[[dict[str, Any]], Inv
         return Invocation(response=response, lines=lines)
 
     return run
+
+
+def ensure_debian_tool(command: str) -> str:
+    """The path of a Debian tool the tests drive, installing it with the project's script when missing."""
+    import shutil  # noqa: PLC0415 - only the Caddy and browser tests need it
+    import subprocess  # noqa: PLC0415
+
+    found = shutil.which(command)
+    if found is None:
+        installer = ROOT / "scripts" / "install-debian-tools.sh"
+        result = subprocess.run([str(installer)], capture_output=True, text=True, check=False, timeout=900)  # noqa: S603
+        found = shutil.which(command)
+        if found is None:
+            pytest.fail(f"{command} is missing and {installer} could not install it:\n{result.stdout}{result.stderr}")
+    return found

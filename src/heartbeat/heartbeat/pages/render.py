@@ -61,7 +61,7 @@ def render_waiting_page(view: PageView) -> str:
     failed = view.phase is Phase.FAILED
     if failed:
         message = f"{view.name} could not be started."
-        detail = "You can try again; the operators have been alerted."
+        detail = "Press Try again to start it once more."
     elif view.phase is Phase.WAKING:
         message = f"Starting {view.name}. You will be taken there when it is ready."
         detail = "This usually takes under a minute."

@@ -23,7 +23,7 @@
       reason.textContent = s.failureReason || "No reason was recorded.";
       failure.hidden = false;
       bar.hidden = true;
-      detail.textContent = "You can try again; the operators have been alerted.";
+      detail.textContent = "Press Try again to start it once more.";
       say(cfg.name + " could not be started.");
       return;
     }
