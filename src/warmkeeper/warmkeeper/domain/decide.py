@@ -448,19 +448,18 @@ def _reconcile(now: datetime, settings: Settings, observed: Observation) -> Need
         plan.update(pinned_until=None, pinned_by=None)
         plan.repairs.append("pin-expired")
     service, healthy, route = observed.service, observed.healthy_targets, observed.weights.route
-    waking = plan.state.wake_started_at is not None
-    if service.desired_count > 0 and healthy > 0 and (waking or route is not Route.ECS):
-        _reconcile_hand_back(now, plan, route)
-        return plan.decision("reconciled")
     if service.desired_count == 0:
         _reconcile_asleep(now, settings, plan, observed.alarms, route)
         return plan.decision("reconciled")
-    _reconcile_starting(now, settings, plan, healthy, route)
-    if observed.alarms.get(settings.idle_alarm_name) == ALARM:
-        # Alarms only send transitions: a service that stayed idle after a wake gets no new event.
-        blocker = sleep_blocker(now, settings, plan.state, SleepMode.RECONCILE)
-        if blocker is None and not service.deployment_in_progress:
-            return _reconcile_sleep(plan, service)
+    if healthy == 0:
+        _reconcile_starting(now, settings, plan, route)
+    # Alarms only send transitions: a service that stayed idle after a wake gets no new event. This also
+    # finishes a sleep that stopped half-way (traffic on the waker, tasks still running).
+    idle = observed.alarms.get(settings.idle_alarm_name) == ALARM and not service.deployment_in_progress
+    if idle and sleep_blocker(now, settings, plan.state, SleepMode.RECONCILE) is None:
+        return _reconcile_sleep(plan, service)
+    if healthy > 0 and (plan.state.wake_started_at is not None or route is not Route.ECS):
+        _reconcile_hand_back(now, plan, route)
     return plan.decision("reconciled")
 
 
@@ -502,10 +501,8 @@ def _reconcile_asleep(
         plan.update(wake_started_at=None)
 
 
-def _reconcile_starting(now: datetime, settings: Settings, plan: _Plan, healthy: int, route: Route | None) -> None:
-    """ECS wants tasks and none is healthy, or all is well (healthy and routed to ECS)."""
-    if healthy > 0:
-        return
+def _reconcile_starting(now: datetime, settings: Settings, plan: _Plan, route: Route | None) -> None:
+    """ECS wants tasks and none is healthy yet."""
     state = plan.state
     if route is not Route.WAKER:
         # Invariant 1: no healthy target, so traffic belongs on the waker.

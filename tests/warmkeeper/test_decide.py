@@ -1,0 +1,709 @@
+"""Table-driven tests of the pure decision: every behaviour of issue 3, with the reads each one needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.warmkeeper.helpers import NOW, RecordingGateway, settings
+from warmkeeper.controller import run
+from warmkeeper.domain.model import (
+    Action,
+    DeploymentCompleted,
+    DeploymentFailed,
+    DeploymentStarted,
+    IdleAlarmed,
+    Observation,
+    Observe,
+    PinRequested,
+    ReconcileTick,
+    RouteTraffic,
+    SaveState,
+    ServiceTrouble,
+    ServiceView,
+    SetDesiredCount,
+    SleepRequested,
+    SteadyState,
+    TaskStopped,
+    Trigger,
+    UnpinRequested,
+    WakeRequested,
+    Weights,
+)
+from warmkeeper_shared.state import ControllerState, Failure, FailureKind, Route
+
+S, SV, AL, RT, HL = Observe.STATE, Observe.SERVICE, Observe.ALARMS, Observe.ROUTE, Observe.HEALTH
+ALL = {S, SV, AL, RT, HL}
+
+
+def ago(minutes: float) -> datetime:
+    return NOW - timedelta(minutes=minutes)
+
+
+@dataclass(frozen=True)
+class World:
+    """A compact picture of AWS: the defaults are an awake, idle-free, healthy service."""
+
+    state: ControllerState = field(default_factory=ControllerState)
+    desired: int = 1
+    deploying: bool = False
+    idle: str = "OK"
+    wake_alarm: str = "OK"
+    route: Route | None = Route.ECS
+    healthy: int = 1
+
+    def observation(self) -> Observation:
+        ecs, waker = {Route.ECS: (1, 0), Route.WAKER: (0, 1), None: (1, 1)}[self.route]
+        return Observation(
+            state=self.state,
+            service=ServiceView(self.desired, self.desired if self.healthy else 0, self.deploying),
+            alarms={"warmkeeper-idle": self.idle, "warmkeeper-wake": self.wake_alarm},
+            weights=Weights(ecs, waker),
+            healthy_targets=self.healthy,
+        )
+
+
+ASLEEP: Any = {"desired": 0, "route": Route.WAKER, "healthy": 0}
+WAKING = ControllerState(wake_started_at=ago(1))
+
+
+def st(**kw: object) -> ControllerState:
+    return ControllerState.model_validate(kw)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    trigger: Trigger
+    world: World
+    outcome: str
+    actions: list[Action]
+    reads: set[Observe]
+    metrics: set[str] = field(default_factory=set)
+
+
+ROWS = [
+    # ---- sleep on the idle alarm
+    Row(
+        "idle: sleeps, waker first",
+        IdleAlarmed(),
+        World(idle="ALARM"),
+        "slept",
+        [RouteTraffic(Route.WAKER), SetDesiredCount(0)],
+        {AL, S, SV},
+        {"Sleeps"},
+    ),
+    Row(
+        "idle: alarm back to OK on re-read",
+        IdleAlarmed(),
+        World(idle="OK"),
+        "sleep-skipped",
+        [],
+        {AL},
+        {"SleepsSkipped", "SleepsSkipped.not-idle"},
+    ),
+    Row(
+        "idle: pinned",
+        IdleAlarmed(),
+        World(idle="ALARM", state=st(pinned_until=NOW + timedelta(hours=1))),
+        "sleep-skipped",
+        [],
+        {AL, S},
+        {"SleepsSkipped", "SleepsSkipped.pinned"},
+    ),
+    Row(
+        "idle: expired pin does not block",
+        IdleAlarmed(),
+        World(idle="ALARM", state=st(pinned_until=ago(1))),
+        "slept",
+        [RouteTraffic(Route.WAKER), SetDesiredCount(0)],
+        {AL, S, SV},
+        {"Sleeps"},
+    ),
+    Row(
+        "idle: minimum awake time",
+        IdleAlarmed(),
+        World(idle="ALARM", state=st(awake_since=ago(3))),
+        "sleep-skipped",
+        [],
+        {AL, S},
+        {"SleepsSkipped", "SleepsSkipped.min-awake"},
+    ),
+    Row(
+        "idle: wake under way",
+        IdleAlarmed(),
+        World(idle="ALARM", state=WAKING, route=Route.WAKER, healthy=0),
+        "sleep-skipped",
+        [],
+        {AL, S},
+        {"SleepsSkipped", "SleepsSkipped.wake-in-progress"},
+    ),
+    Row(
+        "idle: deferred during a deployment",
+        IdleAlarmed(),
+        World(idle="ALARM", deploying=True),
+        "sleep-skipped",
+        [],
+        {AL, S, SV},
+        {"SleepsSkipped", "SleepsSkipped.deployment"},
+    ),
+    Row(
+        "idle: remembers a count above 1, first",
+        IdleAlarmed(),
+        World(idle="ALARM", desired=3),
+        "slept",
+        [SaveState(st(count_before_sleep=3)), RouteTraffic(Route.WAKER), SetDesiredCount(0)],
+        {AL, S, SV},
+        {"Sleeps"},
+    ),
+    Row(
+        "idle: already asleep keeps traffic on the waker",
+        IdleAlarmed(),
+        World(idle="ALARM", **ASLEEP),
+        "already-asleep",
+        [RouteTraffic(Route.WAKER)],
+        {AL, S, SV},
+    ),
+    Row(
+        "idle: a failed wake goes to sleep, failure kept",
+        IdleAlarmed(),
+        World(
+            idle="ALARM",
+            route=Route.WAKER,
+            healthy=0,
+            state=st(wake_started_at=ago(12), failure=Failure(kind=FailureKind.TASK_STOPPED, reason="x", at=ago(11))),
+        ),
+        "slept",
+        [
+            RouteTraffic(Route.WAKER),
+            SetDesiredCount(0),
+            SaveState(st(failure=Failure(kind=FailureKind.TASK_STOPPED, reason="x", at=ago(11)))),
+        ],
+        {AL, S, SV},
+        {"Sleeps"},
+    ),
+    # ---- manual sleep and deployments
+    Row(
+        "manual sleep ignores the alarm and the minimum awake time",
+        SleepRequested("ops"),
+        World(idle="OK", state=st(awake_since=ago(1))),
+        "slept",
+        [RouteTraffic(Route.WAKER), SetDesiredCount(0)],
+        {S, SV},
+        {"Sleeps"},
+    ),
+    Row(
+        "manual sleep respects a pin",
+        SleepRequested("ops"),
+        World(state=st(pinned_until=NOW + timedelta(minutes=5))),
+        "sleep-skipped",
+        [],
+        {S},
+        {"SleepsSkipped", "SleepsSkipped.pinned"},
+    ),
+    Row(
+        "manual sleep waits for a deployment",
+        SleepRequested("ops"),
+        World(deploying=True),
+        "sleep-skipped",
+        [],
+        {S, SV},
+        {"SleepsSkipped", "SleepsSkipped.deployment"},
+    ),
+    Row(
+        "deployment completed: the deferred sleep happens",
+        DeploymentCompleted("d"),
+        World(idle="ALARM"),
+        "slept",
+        [RouteTraffic(Route.WAKER), SetDesiredCount(0)],
+        {AL, S, SV},
+        {"Sleeps"},
+    ),
+    Row(
+        "deployment completed while busy: nothing",
+        DeploymentCompleted("d"),
+        World(idle="OK"),
+        "nothing-to-do",
+        [],
+        {AL},
+    ),
+    Row(
+        "deployment completed while asleep stays asleep",
+        DeploymentCompleted("d"),
+        World(idle="ALARM", **ASLEEP),
+        "already-asleep",
+        [RouteTraffic(Route.WAKER)],
+        {AL, S, SV},
+    ),
+    Row("deployment started: no call", DeploymentStarted("d"), World(), "deployment-started", [], set()),
+    # ---- wake
+    Row(
+        "wake: asleep, restores the count before sleep",
+        WakeRequested("request"),
+        World(state=st(count_before_sleep=2), **ASLEEP),
+        "woke",
+        [SetDesiredCount(2), SaveState(st(count_before_sleep=2, wake_started_at=NOW))],
+        {S, SV},
+        {"Wakes"},
+    ),
+    Row(
+        "wake: repeated while waking does nothing",
+        WakeRequested("request"),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "wake-in-progress",
+        [],
+        {S},
+    ),
+    Row(
+        "wake: backstop alarm wakes too",
+        WakeRequested("wake-alarm"),
+        World(**ASLEEP),
+        "woke",
+        [SetDesiredCount(1), SaveState(st(wake_started_at=NOW))],
+        {S, SV},
+        {"Wakes"},
+    ),
+    Row(
+        "wake: retries after a failure with a new deployment",
+        WakeRequested("request"),
+        World(
+            route=Route.WAKER,
+            healthy=0,
+            state=st(
+                wake_started_at=ago(3),
+                failure=Failure(kind=FailureKind.TASK_START_IMPAIRED, reason="impaired", at=ago(2)),
+            ),
+        ),
+        "wake-retried",
+        [SetDesiredCount(1, force_new_deployment=True), SaveState(st(wake_started_at=NOW))],
+        {S, SV},
+        {"Wakes"},
+    ),
+    Row(
+        "wake: past its deadline is reported then retried",
+        WakeRequested("request"),
+        World(route=Route.WAKER, healthy=0, state=st(wake_started_at=ago(6))),
+        "wake-retried",
+        [SetDesiredCount(1, force_new_deployment=True), SaveState(st(wake_started_at=NOW))],
+        {S, SV},
+        {"Wakes", "WakeFailures"},
+    ),
+    Row("wake: already awake", WakeRequested("request"), World(), "already-awake", [], {S, SV, RT}),
+    Row(
+        "wake: healthy but on the waker (lost record) hands traffic back",
+        WakeRequested("request"),
+        World(route=Route.WAKER),
+        "traffic-restored",
+        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        {S, SV, RT, HL},
+        {"ReconcileRepairs"},
+    ),
+    Row(
+        "wake: ECS starting without a record records the wake",
+        WakeRequested("request"),
+        World(route=Route.WAKER, healthy=0),
+        "wake-recorded",
+        [SaveState(st(wake_started_at=NOW))],
+        {S, SV, RT, HL},
+        {"Wakes"},
+    ),
+    # ---- pin and unpin
+    Row(
+        "pin wakes a sleeping service",
+        PinRequested(NOW + timedelta(hours=2), "ops"),
+        World(**ASLEEP),
+        "pinned",
+        [
+            SetDesiredCount(1),
+            SaveState(st(pinned_until=NOW + timedelta(hours=2), pinned_by="ops", wake_started_at=NOW)),
+        ],
+        {S, SV},
+        {"Wakes"},
+    ),
+    Row(
+        "pin on an awake service is saved",
+        PinRequested(NOW + timedelta(hours=2), "ops"),
+        World(),
+        "pinned",
+        [SaveState(st(pinned_until=NOW + timedelta(hours=2), pinned_by="ops"))],
+        {S, SV, RT},
+    ),
+    Row(
+        "pin is capped at the maximum",
+        PinRequested(NOW + timedelta(days=30), "ops"),
+        World(),
+        "pinned",
+        [SaveState(st(pinned_until=NOW + timedelta(hours=24), pinned_by="ops"))],
+        {S, SV, RT},
+    ),
+    Row(
+        "pin without an end lasts the maximum",
+        PinRequested(None, "ops"),
+        World(),
+        "pinned",
+        [SaveState(st(pinned_until=NOW + timedelta(hours=24), pinned_by="ops"))],
+        {S, SV, RT},
+    ),
+    Row("pin in the past is ignored", PinRequested(ago(5), "ops"), World(), "pin-ignored", [], {S}),
+    Row(
+        "pin while waking is saved, wake untouched",
+        PinRequested(NOW + timedelta(hours=1), "ops"),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "pinned",
+        [SaveState(st(wake_started_at=ago(1), pinned_until=NOW + timedelta(hours=1), pinned_by="ops"))],
+        {S},
+    ),
+    Row(
+        "unpin",
+        UnpinRequested("ops"),
+        World(state=st(pinned_until=NOW + timedelta(hours=1), pinned_by="ops")),
+        "unpinned",
+        [SaveState(st())],
+        {S},
+    ),
+    Row("unpin when not pinned", UnpinRequested("ops"), World(), "not-pinned", [], {S}),
+    # ---- ready
+    Row(
+        "ready: healthy target, traffic back to ECS",
+        SteadyState(),
+        World(state=st(wake_started_at=ago(0.5)), route=Route.WAKER, healthy=1),
+        "ready",
+        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        {S, HL},
+        {"WakeLatency"},
+    ),
+    Row(
+        "ready: steady but no healthy target yet",
+        SteadyState(),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "not-healthy-yet",
+        [],
+        {S, HL},
+    ),
+    Row("ready: periodic steady state without a wake", SteadyState(), World(), "steady-no-wake", [], {S}),
+    Row(
+        "ready: recovers a wake that had a failure recorded",
+        SteadyState(),
+        World(
+            route=Route.WAKER,
+            state=st(wake_started_at=ago(4), failure=Failure(kind=FailureKind.TASK_STOPPED, reason="x", at=ago(3))),
+        ),
+        "ready",
+        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        {S, HL},
+        {"WakeLatency"},
+    ),
+    # ---- failures
+    Row(
+        "task start impaired during a wake",
+        ServiceTrouble(FailureKind.TASK_START_IMPAIRED, "impaired"),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "wake-failed",
+        [
+            SaveState(
+                st(
+                    wake_started_at=ago(1),
+                    failure=Failure(kind=FailureKind.TASK_START_IMPAIRED, reason="impaired", at=NOW),
+                )
+            )
+        ],
+        {S},
+        {"WakeFailures"},
+    ),
+    Row(
+        "placement failure during a wake",
+        ServiceTrouble(FailureKind.PLACEMENT_FAILURE, "no capacity"),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "wake-failed",
+        [
+            SaveState(
+                st(
+                    wake_started_at=ago(1),
+                    failure=Failure(kind=FailureKind.PLACEMENT_FAILURE, reason="no capacity", at=NOW),
+                )
+            )
+        ],
+        {S},
+        {"WakeFailures"},
+    ),
+    Row(
+        "impaired outside a wake is only logged",
+        ServiceTrouble(FailureKind.TASK_START_IMPAIRED, "x"),
+        World(),
+        "failure-outside-wake",
+        [],
+        {S},
+    ),
+    Row(
+        "second failure keeps the first reason",
+        ServiceTrouble(FailureKind.TASK_START_IMPAIRED, "later"),
+        World(
+            state=st(wake_started_at=ago(2), failure=Failure(kind=FailureKind.TASK_STOPPED, reason="first", at=ago(1)))
+        ),
+        "failure-outside-wake",
+        [],
+        {S},
+    ),
+    Row(
+        "stopped task of this wake",
+        TaskStopped("t", "CannotPullContainerError", ago(0.5)),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "wake-failed",
+        [
+            SaveState(
+                st(
+                    wake_started_at=ago(1),
+                    failure=Failure(kind=FailureKind.TASK_STOPPED, reason="CannotPullContainerError", at=NOW),
+                )
+            )
+        ],
+        {S},
+        {"WakeFailures"},
+    ),
+    Row(
+        "stopped task from before this wake",
+        TaskStopped("t", "Scaling activity", ago(30)),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "failure-outside-wake",
+        [],
+        {S},
+    ),
+    Row(
+        "stopped task while asleep (the sleep's own scale-in)",
+        TaskStopped("t", "Scaling activity", ago(1)),
+        World(**ASLEEP),
+        "failure-outside-wake",
+        [],
+        {S},
+    ),
+    Row(
+        "deployment failed is reported",
+        DeploymentFailed("d", "circuit breaker"),
+        World(),
+        "deployment-failed",
+        [
+            SaveState(
+                st(
+                    last_deployment_failure=Failure(
+                        kind=FailureKind.DEPLOYMENT_FAILED, reason="circuit breaker", at=NOW
+                    )
+                )
+            )
+        ],
+        {S},
+        {"DeploymentFailures"},
+    ),
+    Row(
+        "deployment failed during a wake fails the wake",
+        DeploymentFailed("d", "circuit breaker"),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "wake-failed",
+        [
+            SaveState(
+                st(
+                    wake_started_at=ago(1),
+                    last_deployment_failure=Failure(
+                        kind=FailureKind.DEPLOYMENT_FAILED, reason="circuit breaker", at=NOW
+                    ),
+                    failure=Failure(kind=FailureKind.DEPLOYMENT_FAILED, reason="circuit breaker", at=NOW),
+                )
+            )
+        ],
+        {S},
+        {"DeploymentFailures", "WakeFailures"},
+    ),
+    # ---- reconcile
+    Row("reconcile: awake and in sync", ReconcileTick(), World(), "in-sync", [], ALL),
+    Row("reconcile: asleep and in sync", ReconcileTick(), World(idle="ALARM", **ASLEEP), "in-sync", [], ALL),
+    Row(
+        "reconcile: healthy but routed to the waker",
+        ReconcileTick(),
+        World(route=Route.WAKER),
+        "reconciled",
+        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        ALL,
+        {"ReconcileRepairs"},
+    ),
+    Row(
+        "reconcile: split weights are repaired",
+        ReconcileTick(),
+        World(route=None),
+        "reconciled",
+        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        ALL,
+        {"ReconcileRepairs"},
+    ),
+    Row(
+        "reconcile: a missed ready",
+        ReconcileTick(),
+        World(state=WAKING, route=Route.WAKER),
+        "reconciled",
+        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        ALL,
+        {"ReconcileRepairs", "WakeLatency"},
+    ),
+    Row(
+        "reconcile: no healthy target but routed to ECS",
+        ReconcileTick(),
+        World(state=WAKING, route=Route.ECS, healthy=0),
+        "reconciled",
+        [RouteTraffic(Route.WAKER)],
+        ALL,
+        {"ReconcileRepairs"},
+    ),
+    Row(
+        "reconcile: a wake past its deadline becomes a visible failure",
+        ReconcileTick(),
+        World(state=st(wake_started_at=ago(6)), route=Route.WAKER, healthy=0),
+        "reconciled",
+        [
+            SaveState(
+                st(
+                    wake_started_at=ago(6),
+                    failure=Failure(
+                        kind=FailureKind.DEADLINE_PASSED, reason="the wake did not finish within 5 minutes", at=NOW
+                    ),
+                )
+            )
+        ],
+        ALL,
+        {"WakeFailures"},
+    ),
+    Row(
+        "reconcile: expired pin is cleared",
+        ReconcileTick(),
+        World(state=st(pinned_until=ago(1), pinned_by="ops")),
+        "reconciled",
+        [SaveState(st())],
+        ALL,
+        {"ReconcileRepairs"},
+    ),
+    Row(
+        "reconcile: asleep but routed to ECS",
+        ReconcileTick(),
+        World(desired=0, route=Route.ECS, healthy=0),
+        "reconciled",
+        [RouteTraffic(Route.WAKER)],
+        ALL,
+        {"ReconcileRepairs"},
+    ),
+    Row(
+        "reconcile: wake backstop still in ALARM while asleep wakes",
+        ReconcileTick(),
+        World(wake_alarm="ALARM", **ASLEEP),
+        "reconciled",
+        [SetDesiredCount(1), SaveState(st(wake_started_at=NOW))],
+        ALL,
+        {"Wakes", "ReconcileRepairs"},
+    ),
+    Row(
+        "reconcile: pinned but asleep wakes",
+        ReconcileTick(),
+        World(state=st(pinned_until=NOW + timedelta(hours=1)), **ASLEEP),
+        "reconciled",
+        [SetDesiredCount(1), SaveState(st(pinned_until=NOW + timedelta(hours=1), wake_started_at=NOW))],
+        ALL,
+        {"Wakes", "ReconcileRepairs"},
+    ),
+    Row(
+        "reconcile: a wake undone by hand is redone",
+        ReconcileTick(),
+        World(state=WAKING, **ASLEEP),
+        "reconciled",
+        [SetDesiredCount(1), SaveState(st(wake_started_at=NOW))],
+        ALL,
+        {"Wakes", "ReconcileRepairs"},
+    ),
+    Row(
+        "reconcile: idle alarm still in ALARM after a wake without traffic sleeps",
+        ReconcileTick(),
+        World(idle="ALARM", state=st(awake_since=ago(20))),
+        "slept",
+        [RouteTraffic(Route.WAKER), SetDesiredCount(0)],
+        ALL,
+        {"Sleeps"},
+    ),
+    Row(
+        "reconcile: finishes a sleep that stopped half-way",
+        ReconcileTick(),
+        World(idle="ALARM", route=Route.WAKER, state=st(awake_since=ago(20))),
+        "slept",
+        [RouteTraffic(Route.WAKER), SetDesiredCount(0)],
+        ALL,
+        {"Sleeps"},
+    ),
+    Row(
+        "reconcile: idle but inside the minimum awake time",
+        ReconcileTick(),
+        World(idle="ALARM", state=st(awake_since=ago(3))),
+        "in-sync",
+        [],
+        ALL,
+    ),
+    Row(
+        "reconcile: idle but pinned",
+        ReconcileTick(),
+        World(idle="ALARM", state=st(pinned_until=NOW + timedelta(hours=1))),
+        "in-sync",
+        [],
+        ALL,
+    ),
+    Row("reconcile: idle but deploying", ReconcileTick(), World(idle="ALARM", deploying=True), "in-sync", [], ALL),
+    Row(
+        "reconcile: idle with a hand-scaled count sleeps and remembers it",
+        ReconcileTick(),
+        World(idle="ALARM", desired=3),
+        "slept",
+        [SaveState(st(count_before_sleep=3)), RouteTraffic(Route.WAKER), SetDesiredCount(0)],
+        ALL,
+        {"Sleeps"},
+    ),
+    Row(
+        "reconcile: scaled up by hand while asleep is tracked as a wake",
+        ReconcileTick(),
+        World(desired=2, route=Route.WAKER, healthy=0),
+        "reconciled",
+        [SaveState(st(wake_started_at=NOW))],
+        ALL,
+        {"ReconcileRepairs"},
+    ),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_decision_table(row: Row) -> None:
+    gateway = RecordingGateway(row.world.observation())
+    decision = run(row.trigger, NOW, settings(), gateway)
+    assert decision.outcome == row.outcome, decision
+    assert gateway.actions == row.actions
+    assert set(gateway.reads) == row.reads
+    # Each observation is read at most once per decision.
+    assert len(gateway.reads) == len(set(gateway.reads))
+    assert {m.name for m in decision.metrics} == row.metrics
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_actions_are_in_the_safe_order(row: Row) -> None:
+    """desiredCount 0 only after traffic went to the waker; traffic to ECS never before a count change."""
+    decision = run(row.trigger, NOW, settings(), RecordingGateway(row.world.observation()))
+    kinds = list(decision.actions)
+    for index, action in enumerate(kinds):
+        if action == SetDesiredCount(0):
+            assert RouteTraffic(Route.WAKER) in kinds[:index] or row.world.route is Route.WAKER
+        if action == RouteTraffic(Route.ECS):
+            assert row.world.healthy > 0
+            assert not any(isinstance(a, SetDesiredCount) for a in kinds[index:])
+
+
+def test_ready_reports_the_wake_latency() -> None:
+    world = World(state=st(wake_started_at=ago(0.75)), route=Route.WAKER)
+    decision = run(SteadyState(), NOW, settings(), RecordingGateway(world.observation()))
+    assert [(m.name, m.value, m.unit) for m in decision.metrics] == [("WakeLatency", 45.0, "Seconds")]
+
+
+def test_the_table_covers_every_trigger_kind() -> None:
+    kinds = {type(r.trigger) for r in ROWS}
+    assert kinds == set(Trigger.__args__)
