@@ -18,6 +18,11 @@ caches them; :func:`install` clears that cache). Gaps, as observed with tiny tem
   answered (moto's target group has no ``get_cfn_attribute``).
 - ``load_balancer_full_name``: ``Fn::GetAtt`` ``LoadBalancerFullName`` is "not implemented" and resolves to
   nothing, which would leave the ALB metrics' ``LoadBalancer`` dimension empty.
+- ``stack_update_dependents``: a stack update that changes only a parameter used inside ``Fn::Sub`` (an
+  image tag, say) updates nothing in moto, and even when a resource is replaced (a new task definition
+  revision), the resources that reference it (the service) keep the old value. With the bridge, such
+  parameters mark their resources modified, and dependents of a resource whose physical id changed are
+  updated too, as CloudFormation does.
 - ``events_lambda_targets``: a rule with a Lambda target makes ``PutEvents`` fail (moto raises
   NotImplementedError while sending to the target) as soon as an event matches the rule; with the bridge,
   moto sends to its other targets and leaves Lambda targets to :mod:`local_aws.eventbus`, which invokes them.
@@ -31,6 +36,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import re
 import threading
 import types
 from collections.abc import Callable
@@ -421,6 +427,88 @@ def _install_load_balancer_full_name() -> None:
     load_balancer_class.get_cfn_attribute = get_cfn_attribute
 
 
+# --- stack_update_dependents -----------------------------------------------------------------------
+
+_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9_:]+)(?:\.[A-Za-z0-9_.]+)?\}")
+
+
+def _mentions(node: Any) -> set[str]:
+    """Logical ids and parameter names a piece of template refers to (Ref, GetAtt, Sub)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                target = value[0] if isinstance(value, list) else str(value).split(".", 1)[0]
+                found.add(str(target))
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                if isinstance(text, str):
+                    found.update(_SUB_NAME.findall(text))
+                found.update(_mentions(value[1] if isinstance(value, list) and len(value) > 1 else None))
+            else:
+                found.update(_mentions(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.update(_mentions(item))
+    return found
+
+
+def _install_stack_update_dependents() -> None:
+    resource_map_class = cfn_parsing.ResourceMap
+    original_diff = resource_map_class.build_resource_diff
+    original_update = resource_map_class.update
+
+    def build_resource_diff(self: Any, other_template: dict[str, Any], parameters: Any = None) -> dict[str, Any]:
+        actions: dict[str, Any] = original_diff(self, other_template, parameters)
+        if parameters:
+            changed = {name for name in parameters if self.input_parameters.get(name) != parameters[name]}
+            for name, resource in other_template["Resources"].items():
+                if name in actions["Modify"] or name not in self._resource_json_map:
+                    continue
+                if resource == self._resource_json_map[name] and changed & _mentions(resource):
+                    actions["Modify"].append(name)
+        return actions
+
+    def physical_ids(self: Any) -> dict[str, Any]:
+        return {
+            name: getattr(resource, "physical_resource_id", None)
+            for name, resource in self._parsed_resources.items()
+            if name in self._resource_json_map
+        }
+
+    def update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
+        before = physical_ids(self)
+        original_update(self, template, parameters)
+        updated: set[str] = set()
+        while True:
+            after = physical_ids(self)
+            replaced = {name for name, value in after.items() if before.get(name, value) != value}
+            before = after
+            dependents = [
+                name
+                for name, resource in self._resource_json_map.items()
+                if name in self._parsed_resources and name not in updated and replaced & _mentions(resource)
+            ]
+            if not dependents:
+                return
+            for name in dependents:
+                updated.add(name)
+                changed = cfn_parsing.parse_and_update_resource(
+                    name,
+                    self._resource_json_map[name],
+                    self,
+                    account_id=self._account_id,
+                    region_name=self._region_name,
+                )
+                if changed is not None:
+                    self._parsed_resources[name] = changed
+
+    resource_map_class.build_resource_diff = build_resource_diff
+    resource_map_class.update = update
+
+
 # --- events_lambda_targets -------------------------------------------------------------------------
 
 
@@ -582,6 +670,7 @@ BRIDGES: dict[str, Callable[[], None]] = {
     "service_running_count": _install_service_running_count,
     "target_group_attributes": _install_target_group_attributes,
     "load_balancer_full_name": _install_load_balancer_full_name,
+    "stack_update_dependents": _install_stack_update_dependents,
     "events_lambda_targets": _install_events_lambda_targets,
     "alarm_state_change_events": _install_alarm_state_change_events,
 }
