@@ -70,6 +70,13 @@ def reset_caches() -> None:
     _observed.clear()
 
 
+def expire_values() -> None:
+    """Forget cached values but keep the clients (a warm container whose caches just expired)."""
+    _secrets().clear_cache()  # type: ignore[no-untyped-call]
+    _ssm().clear_cache()  # type: ignore[no-untyped-call]
+    _observed.clear()
+
+
 def heartbeat_token(secret_arn: str) -> str:
     try:
         value = _secrets().get(secret_arn, max_age=TOKEN_MAX_AGE_SECONDS)
