@@ -117,7 +117,7 @@ def test_sleep_wake_ready(account: MotoAccount, api_calls: list[str], capsys: py
     assert account.desired_count() == 1
     assert account.weights() == ASLEEP  # no healthy target yet
     assert "wakeStartedAt" in account.state()
-    assert api_calls == ["ssm:GetParameter", "ecs:DescribeServices", "ecs:UpdateService", "ssm:PutParameter"]
+    assert api_calls == ["ssm:GetParameter", "ecs:DescribeServices", "ssm:PutParameter", "ecs:UpdateService"]
 
     assert invoke("wake-requested", api_calls)["outcome"] == "wake-in-progress"
     assert api_calls == ["ssm:GetParameter"]
@@ -272,7 +272,7 @@ def test_task_start_impaired_fails_the_wake_visibly_then_a_request_retries(
 
     assert invoke("wake-requested", api_calls)["outcome"] == "wake-retried"
     assert "failure" not in account.state()
-    assert api_calls == ["ssm:GetParameter", "ecs:DescribeServices", "ecs:UpdateService", "ssm:PutParameter"]
+    assert api_calls == ["ssm:GetParameter", "ecs:DescribeServices", "ssm:PutParameter", "ecs:UpdateService"]
 
 
 def test_placement_failure_fails_the_wake(account: MotoAccount) -> None:
@@ -446,9 +446,9 @@ def test_access_denied_fails_the_invocation_loudly(account: MotoAccount, caplog:
     # Traffic went to the waker first, so the half-done sleep leaves no black hole.
     assert account.weights() == ASLEEP and account.desired_count() == 1
     assert len(logged(caplog, "decision failed; the event will be retried", "ERROR")) == 1
-    # The retry (here: the next reconcile) finishes the job.
+    # Lambda retries the event: the decision re-reads everything and finishes the sleep.
     default_clients().ecs.meta.events.unregister("before-call.ecs.UpdateService", cast(Any, deny))
-    invoke("reconcile-tick")
+    assert invoke("idle-alarm-to-alarm")["outcome"] == "slept"
     assert account.desired_count() == 0 and account.weights() == ASLEEP
 
 

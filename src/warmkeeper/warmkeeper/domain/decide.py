@@ -6,9 +6,10 @@ costs one or two reads instead of describing everything.
 
 Action order is part of the decision and is the safe one (DESIGN.md):
 - sleep: traffic to the waker, then desiredCount 0;
-- wake: desiredCount up, then record the wake; traffic goes back to ECS only once a target is healthy;
-- the record is written last, except that the count to restore after a sleep is saved first, so a lost
-  write cannot forget it.
+- wake: record the wake, then desiredCount up (a lost record would let a stale idle event sleep the
+  service inside its minimum awake time); traffic goes back to ECS only once a target is healthy;
+- otherwise the record is written last, except that the count to restore after a sleep is saved first,
+  so a lost write cannot forget it.
 """
 
 from __future__ import annotations
@@ -236,7 +237,7 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
     if service.desired_count == 0:
         return Decision(
             "woke",
-            actions=(SetDesiredCount(target), SaveState(started)),
+            actions=(SaveState(started), SetDesiredCount(target)),
             metrics=(_count("Wakes"),),
             details=details,
         )
@@ -250,7 +251,7 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
         count = max(service.desired_count, target)
         return Decision(
             "wake-retried",
-            actions=(SetDesiredCount(count, force_new_deployment=True), SaveState(started)),
+            actions=(SaveState(started), SetDesiredCount(count, force_new_deployment=True)),
             metrics=tuple(metrics),
             reason=reason,
             level="warning",
@@ -413,10 +414,17 @@ class _Plan:
         self.state = self.state.model_copy(update=changes)
 
     def decision(self, outcome: str, *, saved: bool = False) -> Decision:
-        # Safe order: traffic to the waker, then the desired count, then traffic to ECS, then the record.
-        actions = [*self.pre, *self.post]
-        if not saved and self.state != self.before:
-            actions.append(SaveState(self.state))
+        # Safe order: traffic to the waker, then the record if it starts a wake (so the wake is known
+        # before ECS starts anything), then the desired count, then traffic to ECS, then the record.
+        waker = [a for a in self.pre if isinstance(a, RouteTraffic)]
+        counts = [a for a in self.pre if not isinstance(a, RouteTraffic)]
+        save: list[Action] = [SaveState(self.state)] if not saved and self.state != self.before else []
+        if saved:
+            actions = [*self.pre, *self.post]  # already in order (the sleep sequence)
+        elif any(isinstance(a, SetDesiredCount) and a.count > 0 for a in counts):
+            actions = [*waker, *save, *counts, *self.post]
+        else:
+            actions = [*waker, *counts, *self.post, *save]
         metrics = list(self.metrics)
         level = self.level
         if self.repairs:
@@ -453,13 +461,16 @@ def _reconcile(now: datetime, settings: Settings, observed: Observation) -> Need
         return plan.decision("reconciled")
     if healthy == 0:
         _reconcile_starting(now, settings, plan, route)
-    # Alarms only send transitions: a service that stayed idle after a wake gets no new event. This also
-    # finishes a sleep that stopped half-way (traffic on the waker, tasks still running).
+    elif plan.state.wake_started_at is not None or route is not Route.ECS:
+        # Tasks are healthy but traffic is not on them: a missed ready signal, a wake whose record was
+        # lost, or a sleep that stopped half-way. Handing back is right for the first two and harmless
+        # for the third (the idle alarm's retried event, or a tick after the minimum awake time, sleeps).
+        _reconcile_hand_back(now, plan, route)
+        return plan.decision("reconciled")
+    # Alarms only send transitions: a service that stayed idle after a wake gets no new event.
     idle = observed.alarms.get(settings.idle_alarm_name) == ALARM and not service.deployment_in_progress
     if idle and sleep_blocker(now, settings, plan.state, SleepMode.RECONCILE) is None:
         return _reconcile_sleep(plan, service)
-    if healthy > 0 and (plan.state.wake_started_at is not None or route is not Route.ECS):
-        _reconcile_hand_back(now, plan, route)
     return plan.decision("reconciled")
 
 
