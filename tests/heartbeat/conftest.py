@@ -15,6 +15,8 @@ import botocore.client
 import pytest
 from moto import mock_aws
 
+from tests.samlocal import docker_guard, moto_bridge_endpoint, moto_bridge_server, sam_local  # noqa: F401
+
 # Before the handler module is imported anywhere: no X-Ray daemon here.
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "warmkeeper")

@@ -9,14 +9,7 @@ import json
 import pytest
 
 from tests.heartbeat.conftest import SECRET_NAME, _build_account
-from tests.samlocal import (  # noqa: F401 - fixtures
-    SamLocal,
-    docker_guard,
-    moto_bridge_endpoint,
-    moto_bridge_server,
-    sam_local,
-    stack_env,
-)
+from tests.samlocal import SamLocal, stack_env
 
 FUNCTION = "HeartbeatFunction"
 
