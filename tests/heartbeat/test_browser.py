@@ -52,6 +52,33 @@ def chromium(tmp_path: Path) -> Iterator[Chromium]:
         browser.close()
 
 
+# WCAG 2 contrast ratio of each visible text element against its effective background.
+CONTRAST = """
+(() => {
+  const rgb = (c) => c.match(/[0-9.]+/g).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] > 0) return c;
+    }
+    return [255, 255, 255];
+  };
+  const out = {};
+  for (const sel of ["h1", "#wk-message", "#wk-detail", "#wk-reason", ".failure strong", "button"]) {
+    const el = document.querySelector(sel);
+    if (!el || el.offsetParent === null) continue;
+    const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));
+    out[sel] = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  }
+  return out;
+})()
+"""
+
+
 def _wait(condition: str, check: object, timeout: float = 25) -> None:
     deadline = time.monotonic() + timeout
     while not check():  # type: ignore[operator]
@@ -118,6 +145,14 @@ def test_failed_wake_shows_why_and_retries_on_request(account: Account, site: Si
     assert chromium.evaluate("document.getElementById('wk-progress').hidden")
     chromium.screenshot(ARTIFACTS / "waiting-page-failed.png")
     assert account.wake_events() == []
+
+    for scheme in ("light", "dark"):
+        chromium.page("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+        ratios = chromium.evaluate(CONTRAST)
+        assert set(ratios) == {"h1", "#wk-message", "#wk-detail", "#wk-reason", ".failure strong", "button"}
+        low = {selector: round(ratio, 2) for selector, ratio in ratios.items() if ratio < 4.5}
+        assert low == {}, f"{scheme}: contrast below WCAG AA 4.5:1 for {low}"
+    chromium.screenshot(ARTIFACTS / "waiting-page-failed-dark.png")
 
     chromium.evaluate("document.querySelector('#wk-retry button').click()")
     _wait("the retry request", lambda: site.hits("POST", "/_warmkeeper/wake") == 1)

@@ -537,6 +537,13 @@ def test_retry_form_cannot_redirect_off_site(account: Account, invoke: Invoke) -
 # ---------------------------------------------------------------- configuration and unexpected errors
 
 
+@pytest.mark.parametrize("fixture", ["waiting-page.json", "waiting-page-single-value-headers.json"])
+def test_logs_carry_the_alb_trace_id_as_correlation_id(account: Account, invoke: Invoke, fixture: str) -> None:
+    handler.logger.set_correlation_id(None)
+    invoke(load_event(fixture))
+    assert handler.logger.get_correlation_id() == "Root=1-67a1b2c3-0123456789abcdef01234567"
+
+
 def test_bad_settings_give_a_clear_log_and_no_trace(
     account: Account, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

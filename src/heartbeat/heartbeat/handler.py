@@ -45,6 +45,9 @@ ALLOWED_METHODS = {HEARTBEAT_PATH: "POST", STATUS_PATH: "GET, HEAD", WAKE_PATH: 
 STATE_HEADER = "X-Warmkeeper-State"
 MAX_FORM_BYTES = 2048
 STATUS_CACHE_SECONDS = 2
+# The ALB's trace id ties a log line to the request; it sits in multiValueHeaders when the target group
+# sends multi-value headers, in headers otherwise.
+CORRELATION_ID_PATH = 'multiValueHeaders."x-amzn-trace-id"[0] || headers."x-amzn-trace-id"'
 
 # When this execution environment last sent a wake request (see LOCAL_WAKE_GRACE).
 _last_wake_sent: datetime | None = None
@@ -264,7 +267,7 @@ app.exception_handler(SettingsError)(bad_settings)
 app.exception_handler(Exception)(unexpected)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
