@@ -23,6 +23,10 @@ caches them; :func:`install` clears that cache). Gaps, as observed with tiny tem
   revision), the resources that reference it (the service) keep the old value. With the bridge, such
   parameters mark their resources modified, and dependents of a resource whose physical id changed are
   updated too, as CloudFormation does.
+- ``task_definition_update_casing``: a CloudFormation update of a task definition registers the new
+  revision from CloudFormation's key casing (``Image``, ``Name``), which moto's register does not read, so
+  the new revision has no image and no name; the bridge gives the update the API's casing, as moto's
+  create does.
 - ``events_lambda_targets``: a rule with a Lambda target makes ``PutEvents`` fail (moto raises
   NotImplementedError while sending to the target) as soon as an event matches the rule; with the bridge,
   moto sends to its other targets and leaves Lambda targets to :mod:`local_aws.eventbus`, which invokes them.
@@ -58,6 +62,18 @@ sm_models: Any = importlib.import_module("moto.secretsmanager.models")
 _lock = threading.Lock()
 _targets_lock = threading.Lock()
 _installed: list[str] = []
+# (owner, attribute, what it was): restored by uninstall, so moto is moto again for other code in the process.
+_patches: list[tuple[Any, str, Any]] = []
+_users = 0
+
+
+_ABSENT = object()
+
+
+def _patch(owner: Any, attribute: str, replacement: Any) -> None:
+    # Only the class's own attribute is saved: an inherited one is restored by deleting the override.
+    _patches.append((owner, attribute, owner.__dict__.get(attribute, _ABSENT)))
+    setattr(owner, attribute, replacement)
 
 
 # --- alarm_model -----------------------------------------------------------------------------------
@@ -335,7 +351,7 @@ def _install_listener_forward_config() -> None:
                 actions.extend(original(self, {"DefaultActions": [action]}))
         return actions
 
-    backend_class.convert_and_validate_properties = convert_and_validate_properties
+    _patch(backend_class, "convert_and_validate_properties", convert_and_validate_properties)
 
 
 # --- service_default_desired_count -----------------------------------------------------------------
@@ -360,7 +376,7 @@ def _install_service_default_desired_count() -> None:
             cloudformation_json = {**cloudformation_json, "Properties": {**properties, "DesiredCount": 1}}
         return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
-    service_class.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    _patch(service_class, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
 
 
 # --- service_running_count -------------------------------------------------------------------------
@@ -381,7 +397,7 @@ def _install_service_running_count() -> None:
             service.pending_count = max(0, service.desired_count - running)
         return service
 
-    backend_class.update_service = update_service
+    _patch(backend_class, "update_service", update_service)
 
 
 # --- target_group_attributes -----------------------------------------------------------------------
@@ -407,8 +423,8 @@ def _install_target_group_attributes() -> None:
     def has_cfn_attr(_cls: Any, attr: str) -> bool:
         return attr in _TARGET_GROUP_ATTRIBUTES
 
-    target_group_class.get_cfn_attribute = get_cfn_attribute
-    target_group_class.has_cfn_attr = classmethod(has_cfn_attr)
+    _patch(target_group_class, "get_cfn_attribute", get_cfn_attribute)
+    _patch(target_group_class, "has_cfn_attr", classmethod(has_cfn_attr))
 
 
 # --- load_balancer_full_name -----------------------------------------------------------------------
@@ -424,7 +440,7 @@ def _install_load_balancer_full_name() -> None:
             return self.arn.split(":", 5)[5].removeprefix("loadbalancer/")
         return original(self, attribute_name)
 
-    load_balancer_class.get_cfn_attribute = get_cfn_attribute
+    _patch(load_balancer_class, "get_cfn_attribute", get_cfn_attribute)
 
 
 # --- stack_update_dependents -----------------------------------------------------------------------
@@ -505,8 +521,29 @@ def _install_stack_update_dependents() -> None:
                 if changed is not None:
                     self._parsed_resources[name] = changed
 
-    resource_map_class.build_resource_diff = build_resource_diff
-    resource_map_class.update = update
+    _patch(resource_map_class, "build_resource_diff", build_resource_diff)
+    _patch(resource_map_class, "update", update)
+
+
+# --- task_definition_update_casing ------------------------------------------------------------------
+
+
+def _install_task_definition_update_casing() -> None:
+    task_definition_class = ecs_models.TaskDefinition
+    original = task_definition_class.update_from_cloudformation_json.__func__
+    remap = importlib.import_module("moto.core.utils")
+
+    def update_from_cloudformation_json(cls: Any, /, **arguments: Any) -> Any:
+        # moto passes original_resource, new_resource_name, cloudformation_json, account_id, region_name.
+        cloudformation_json = arguments["cloudformation_json"]
+        properties = dict(cloudformation_json["Properties"])
+        for key in ("ContainerDefinitions", "Volumes"):
+            if key in properties:
+                properties[key] = remap.remap_nested_keys(properties[key], remap.pascal_to_camelcase)
+        arguments["cloudformation_json"] = {**cloudformation_json, "Properties": properties}
+        return original(cls, **arguments)
+
+    _patch(task_definition_class, "update_from_cloudformation_json", classmethod(update_from_cloudformation_json))
 
 
 # --- events_lambda_targets -------------------------------------------------------------------------
@@ -525,7 +562,7 @@ def _install_events_lambda_targets() -> None:
             finally:
                 self.targets = targets
 
-    rule_class.send_to_targets = send_to_targets
+    _patch(rule_class, "send_to_targets", send_to_targets)
 
 
 # --- alarm_state_change_events ---------------------------------------------------------------------
@@ -642,7 +679,7 @@ def _install_alarm_state_change_events() -> None:
         for listener in listeners:
             listener(transition)
 
-    backend_class.set_alarm_state = set_alarm_state
+    _patch(backend_class, "set_alarm_state", set_alarm_state)
 
 
 def _aware(value: datetime) -> datetime:
@@ -671,20 +708,50 @@ BRIDGES: dict[str, Callable[[], None]] = {
     "target_group_attributes": _install_target_group_attributes,
     "load_balancer_full_name": _install_load_balancer_full_name,
     "stack_update_dependents": _install_stack_update_dependents,
+    "task_definition_update_casing": _install_task_definition_update_casing,
     "events_lambda_targets": _install_events_lambda_targets,
     "alarm_state_change_events": _install_alarm_state_change_events,
 }
 
 
 def install() -> list[str]:
-    """Install every bridge once per process; returns the names installed."""
+    """Installs every bridge (once, however many endpoints use them); returns the names installed.
+
+    Each :func:`install` needs a :func:`release`; the last release puts moto's own methods back. The two
+    CloudFormation models stay registered: they only add resource types moto would otherwise skip.
+    """
+    global _users  # noqa: PLW0603 - one count per process, like moto's own state
     with _lock:
-        if not _installed:
+        _users += 1
+        if len(_installed) < len(BRIDGES):
             for name, bridge in BRIDGES.items():
-                bridge()
-                _installed.append(name)
+                if name not in _installed:
+                    bridge()
+                    _installed.append(name)
             # moto caches its model list on first use; make it see the two new models.
             cfn_parsing.get_model_list.cache_clear()
             cfn_parsing.get_model_map.cache_clear()
             cfn_parsing.get_name_type_map.cache_clear()
+        return list(_installed)
+
+
+def release() -> None:
+    """One user of the bridges is done; the last one restores moto's methods."""
+    global _users  # noqa: PLW0603
+    with _lock:
+        _users = max(0, _users - 1)
+        if _users or not _installed:
+            return
+        while _patches:
+            owner, attribute, original = _patches.pop()
+            if original is _ABSENT:
+                delattr(owner, attribute)
+            else:
+                setattr(owner, attribute, original)
+        # The models register once per process (subclasses cannot be unregistered); keep their names.
+        _installed[:] = [name for name in _installed if name in ("alarm_model", "secret_model")]
+
+
+def installed() -> list[str]:
+    with _lock:
         return list(_installed)

@@ -129,7 +129,11 @@ class LocalEndpoint:
         # One access-log line per AWS call would drown the demo's timeline.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = _TrackingMotoServer(self.host, self.port)
-        server.start()
+        try:
+            server.start()
+        except BaseException:
+            bridges.release()
+            raise
         self._server = server
         logger.info("local AWS endpoint started at %s", self.url)
         return self
@@ -137,7 +141,10 @@ class LocalEndpoint:
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is not None:
-            server.stop()
+            try:
+                server.stop()
+            finally:
+                bridges.release()
 
     def __enter__(self) -> Self:
         return self.start()

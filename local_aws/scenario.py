@@ -377,6 +377,12 @@ class Scenario:
         self.timeline.simulated(self.local.ecs.deployment_rolls_out())
         observed = self.observe()
         self.expect("a new task definition revision", observed.task_definition != before, observed.task_definition)
+        definition = self.local.stack.endpoint.client("ecs").describe_task_definition(
+            taskDefinition=self.local.describe_service()["taskDefinition"]
+        )["taskDefinition"]
+        images = sorted(c.get("image", "?") for c in definition["containerDefinitions"])
+        self.timeline.note(f"the service now runs {observed.task_definition}: {', '.join(images)}")
+        self.expect("every image at the new tag", all(i.endswith(":v2") for i in images), images)
         self.expect_asleep(observed)
         self.minutes(1, "after the deploy")
         observed = self.observe()

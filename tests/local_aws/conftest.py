@@ -1,4 +1,4 @@
-"""Fixtures of the local stack tests: fake credentials and a local AWS endpoint per session."""
+"""Fixtures of the local stack tests: a local AWS endpoint per module."""
 
 from __future__ import annotations
 
@@ -9,18 +9,11 @@ import pytest
 from local_aws.endpoint import LocalEndpoint
 
 
-@pytest.fixture(autouse=True)
-def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Never real AWS: fake keys, no profile, and no endpoint inherited from the shell.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def endpoint() -> Iterator[LocalEndpoint]:
-    """One local endpoint for the session; each test uses its own names (moto's state is per process)."""
+    """One local endpoint per test module; each test uses its own names (moto's state is per process).
+
+    Per module, not per session: the bridges stay installed only while an endpoint runs, so other tests
+    in the same worker see moto as it is. (Fake credentials come from tests/conftest.py.)"""
     with LocalEndpoint() as running:
         yield running

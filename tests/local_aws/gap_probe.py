@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from tests.local_aws.tiny_templates import GAPS, template
+from tests.local_aws.tiny_templates import GAPS, template, update_tag
 
 REGION = "us-east-1"
 
@@ -49,6 +49,24 @@ def probe() -> dict[str, Any]:
             ecs.update_service(cluster=name, service=name, desiredCount=3)
             service = ecs.describe_services(cluster=name, services=[name])["services"][0]
             observed["service_running_count"] = {"runningCountRightAfterUpdate": service["runningCount"]}
+        elif gap == "stack_update_dependents":
+            update_tag(boto3.client("cloudformation", region_name=REGION), gap, name, "2")
+            ecs = boto3.client("ecs", region_name=REGION)
+            service = ecs.describe_services(cluster=name, services=[name])["services"][0]
+            image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"][
+                "containerDefinitions"
+            ][0]["image"]
+            observed[gap] = {"error": error, "serviceImage": image}
+            changed = template(gap, name)
+            changed["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Image"] = "app:3"
+            boto3.client("cloudformation", region_name=REGION).update_stack(
+                StackName=name, TemplateBody=json.dumps(changed)
+            )
+            service = ecs.describe_services(cluster=name, services=[name])["services"][0]
+            newest = ecs.list_task_definitions(familyPrefix=name)["taskDefinitionArns"][-1]
+            container = ecs.describe_task_definition(taskDefinition=newest)["taskDefinition"]["containerDefinitions"][0]
+            observed["task_definition_update_casing"] = {"keys": sorted(container)}
+            observed["stack_update_dependents"]["serviceFollowsNewRevision"] = service["taskDefinition"] == newest
         elif gap in ("target_group_attributes", "load_balancer_full_name"):
             suffix = "target-group" if gap == "target_group_attributes" else "load-balancer"
             parameters = boto3.client("ssm", region_name=REGION).describe_parameters()["Parameters"]

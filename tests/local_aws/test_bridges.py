@@ -14,7 +14,7 @@ import pytest
 
 from local_aws import bridges
 from local_aws.endpoint import LocalEndpoint
-from tests.local_aws.tiny_templates import GAPS, template
+from tests.local_aws.tiny_templates import GAPS, template, update_tag
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,13 +47,15 @@ def unbridged() -> dict[str, Any]:
     return observed
 
 
-def test_every_bridge_is_installed_and_named_for_a_probed_gap() -> None:
-    assert bridges.install() == list(bridges.BRIDGES)
+def test_every_bridge_is_installed_and_named_for_a_probed_gap(endpoint: LocalEndpoint) -> None:
+    assert bridges.installed() == list(bridges.BRIDGES)
     assert set(bridges.BRIDGES) == {
         *GAPS,
         "alarm_state_change_events",
         "events_lambda_targets",
         "service_running_count",
+        "stack_update_dependents",
+        "task_definition_update_casing",
     }
 
 
@@ -64,6 +66,13 @@ def test_gaps_exist_without_the_bridges(unbridged: dict[str, Any]) -> None:
     assert unbridged["service_default_desired_count"]["desiredCount"] == 0
     assert unbridged["service_running_count"] == {"runningCountRightAfterUpdate": 3}
     assert "get_cfn_attribute" in unbridged["target_group_attributes"]["error"]
+    assert unbridged["stack_update_dependents"] == {
+        "error": None,
+        "serviceImage": "app:1",
+        "serviceFollowsNewRevision": False,
+    }
+    # The image (and name) of the container are lost in the new revision.
+    assert "image" not in unbridged["task_definition_update_casing"]["keys"]
     assert not str(unbridged["load_balancer_full_name"]["value"]).startswith("app/")
     assert unbridged["alarm_state_change_events"] == {"state": "ALARM", "events": 0}
     assert "NotImplementedError" in unbridged["events_lambda_targets"]["error"]
@@ -143,6 +152,18 @@ def test_service_running_count_follows_tasks_not_the_desired_count(endpoint: Loc
     ecs.update_service(cluster=name, service=name, desiredCount=3)
     service = ecs.describe_services(cluster=name, services=[name])["services"][0]
     assert (service["desiredCount"], service["runningCount"], service["pendingCount"]) == (3, 0, 3)
+
+
+def test_stack_update_dependents_roll_a_new_image_tag_into_the_service(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "stack_update_dependents")
+    ecs = endpoint.client("ecs")
+    first = ecs.describe_services(cluster=name, services=[name])["services"][0]["taskDefinition"]
+    update_tag(endpoint.client("cloudformation"), "stack_update_dependents", name, "2")
+    service = ecs.describe_services(cluster=name, services=[name])["services"][0]
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert service["taskDefinition"] != first
+    assert definition["containerDefinitions"][0]["image"] == "app:2"
+    assert service["desiredCount"] == 1
 
 
 def test_target_group_attributes_answer_the_full_name(endpoint: LocalEndpoint) -> None:

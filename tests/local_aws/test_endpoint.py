@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import socket
 import threading
 
 import pytest
 
+from local_aws import bridges
 from local_aws.endpoint import EndpointError, LocalEndpoint
 
 
@@ -58,3 +60,17 @@ def test_an_address_that_cannot_be_bound_is_a_clear_error() -> None:
         port = int(running.url.rsplit(":", 1)[1])
         with pytest.raises(EndpointError, match="could not listen"):
             LocalEndpoint(port=port).start()
+
+
+def test_the_bridges_live_only_while_an_endpoint_runs() -> None:
+    # No endpoint runs in this module outside the tests, so moto starts as moto.
+    ecs_backend = importlib.import_module("moto.ecs.models").EC2ContainerServiceBackend
+    target_group = importlib.import_module("moto.elbv2.models").FakeTargetGroup
+    own_update_service = ecs_backend.update_service
+    assert "get_cfn_attribute" not in vars(target_group)
+    with LocalEndpoint(), LocalEndpoint():
+        assert ecs_backend.update_service is not own_update_service
+        assert "get_cfn_attribute" in vars(target_group)
+    assert ecs_backend.update_service is own_update_service
+    assert "get_cfn_attribute" not in vars(target_group)
+    assert bridges.installed() == ["alarm_model", "secret_model"]

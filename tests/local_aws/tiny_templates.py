@@ -125,6 +125,25 @@ _GAPS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "stack_update_dependents": {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "NAME"}},
+        "TaskDefinition": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": "NAME",
+                "ContainerDefinitions": [{"Name": "app", "Image": {"Fn::Sub": "app:${Tag}"}, "Memory": 512}],
+            },
+        },
+        "Service": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {
+                "Cluster": {"Ref": "Cluster"},
+                "ServiceName": "NAME",
+                "TaskDefinition": {"Ref": "TaskDefinition"},
+                "DesiredCount": 1,
+            },
+        },
+    },
     "target_group_attributes": {
         "FullName": {
             "Type": "AWS::SSM::Parameter",
@@ -147,10 +166,23 @@ _GAPS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Gaps shown by the stacks of other gaps (see gap_probe).
 GAPS = tuple(_GAPS)
 
 
 def template(gap: str, name: str) -> dict[str, Any]:
     """The tiny template of ``gap``, its names prefixed with ``name`` (short, lower case)."""
     resources = copy.deepcopy(_NETWORK) | copy.deepcopy(_GAPS[gap])
-    return {"Resources": json.loads(json.dumps(resources).replace("NAME", name))}
+    document: dict[str, Any] = {"Resources": json.loads(json.dumps(resources).replace("NAME", name))}
+    if gap == "stack_update_dependents":
+        document["Parameters"] = {"Tag": {"Type": "String", "Default": "1"}}
+    return document
+
+
+def update_tag(endpoint_client: Any, gap_name: str, name: str, tag: str) -> None:
+    """A parameter-only update of the ``stack_update_dependents`` stack: a new image tag."""
+    endpoint_client.update_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template(gap_name, name)),
+        Parameters=[{"ParameterKey": "Tag", "ParameterValue": tag}],
+    )
