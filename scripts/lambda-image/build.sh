@@ -13,6 +13,8 @@
 # Environment:
 #   WARMKEEPER_LAMBDA_IMAGE  image tag (default warmkeeper/lambda-python3.13:local)
 #   WARMKEEPER_BUILD_DIR     work folder (default <repo>/build)
+#   WARMKEEPER_CACHE_DIR     downloads (busybox-static, wheels), shared by the checkouts of this machine
+#                            (default ${XDG_CACHE_HOME:-~/.cache}/warmkeeper/lambda-image)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -85,7 +87,7 @@ else
 fi
 
 rootfs=$work/rootfs
-cache=$work/cache
+cache=${WARMKEEPER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/warmkeeper/lambda-image}
 rm -rf "$rootfs"
 mkdir -p "$cache" "$rootfs"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,etc,root,tmp,opt,var/task,var/runtime,var/lang/bin,var/lang/lib,lib64,lib/x86_64-linux-gnu}
 chmod 1777 "$rootfs/tmp"
@@ -103,9 +105,9 @@ if [ -z "$deb" ]; then
   fi
   deb=$(ls "$cache"/busybox-static_*.deb | tail -n1)
 fi
-rm -rf "$cache/busybox"
-dpkg-deb -x "$deb" "$cache/busybox"
-cp "$cache/busybox/bin/busybox" "$rootfs/bin/busybox"
+rm -rf "$work/busybox"
+dpkg-deb -x "$deb" "$work/busybox"
+cp "$work/busybox/bin/busybox" "$rootfs/bin/busybox"
 "$rootfs/bin/busybox" --list-full | while read -r applet; do
   [ -e "$rootfs/$applet" ] || ln -s /bin/busybox "$rootfs/$applet"
 done
@@ -239,5 +241,10 @@ if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
   # The previous build is now untagged; images sam built on top of it keep it alive, which is fine.
   docker image rm "$old_id" >/dev/null 2>&1 || true
 fi
-rm -rf "$rootfs"
+# sam local invoke builds "<repo>:rapid-<arch>" on top of this image for a function without layers and
+# reuses it while it exists: drop those, so the next invoke builds on the new base.
+for stale in $(docker image ls --format '{{.Repository}}:{{.Tag}}' "${image%:*}" | grep -E ':(.*-)?rapid-' || true); do
+  docker image rm "$stale" >/dev/null 2>&1 || say "note: could not remove $stale"
+done
+rm -rf "$rootfs" "$work/busybox"
 say "built $image (inputs $inputs_hash, $(image_size)) in $((SECONDS - started))s"

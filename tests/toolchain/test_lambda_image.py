@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.samlocal import BUILD_DIR, LOCAL_IMAGE, REPO_ROOT, in_ci
+from tests.samlocal import LOCAL_IMAGE, REPO_ROOT, in_ci
 
 pytestmark = pytest.mark.docker
 
@@ -99,13 +99,21 @@ def test_build_is_skipped_when_its_inputs_are_unchanged() -> None:
     assert _image_id(LOCAL_IMAGE) == before
 
 
+def _download_cache() -> Path:
+    """Where build.sh keeps its downloads (busybox-static, wheels); see its header."""
+    if os.environ.get("WARMKEEPER_CACHE_DIR"):
+        return Path(os.environ["WARMKEEPER_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "warmkeeper" / "lambda-image"
+
+
 @pytest.fixture
 def copied_builder(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
-    """The build scripts in a scratch checkout with their own image tag and the download cache of this one.
+    """The build scripts in a scratch checkout with their own image tag and work folder.
 
-    The cache (busybox deb and wheels) makes the scratch builds work without network access.
+    They share this machine's download cache, so the scratch builds need no network access.
     """
-    cache = BUILD_DIR / "lambda-image" / "cache"
+    cache = _download_cache()
     if not (cache / "wheels" / ".pins").is_file() or not list(cache.glob("busybox-static_*.deb")):
         message = f"no download cache in {cache}: run `make lambda-image` first"
         if in_ci():
@@ -115,7 +123,6 @@ def copied_builder(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     shutil.copytree(SCRIPTS, checkout / "scripts")
     shutil.copy(REPO_ROOT / "requirements-dev.txt", checkout)
     (checkout / ".venv").symlink_to(REPO_ROOT / ".venv")
-    shutil.copytree(cache, tmp_path / "build" / "lambda-image" / "cache", symlinks=True)
     image = f"warmkeeper/lambda-python3.13:test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "WARMKEEPER_LAMBDA_IMAGE": image, "WARMKEEPER_BUILD_DIR": str(tmp_path / "build")}
     try:
