@@ -134,6 +134,8 @@ def test_non_visitors_never_wake(request_: IncomingRequest, reason: str, answer:
         ("/\\evil.example", "", "/evil.example"),
         ("/a\\b", "", "/"),
         ("/a\r\nSet-Cookie: x", "", "/"),
+        ("/a", "x=1\r\nSet-Cookie: y", "/"),
+        ("/a", "x=\x00", "/"),
     ],
 )
 def test_return_path_stays_on_site(path: str, query: str, expected: str) -> None:

@@ -532,6 +532,8 @@ def test_retry_form_cannot_redirect_off_site(account: Account, invoke: Invoke) -
     event = load_event("wake-retry-form.json")
     event["body"] = "return=%2F%2Fevil.example%2Fx"
     assert invoke(event).header("Location") == "/evil.example/x"
+    event["body"] = "return=%2Fa%3Fx%3D1%0D%0ASet-Cookie%3A%20s%3D1"
+    assert invoke(event).header("Location") == "/"
 
 
 # ---------------------------------------------------------------- configuration and unexpected errors

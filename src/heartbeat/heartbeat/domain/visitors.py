@@ -114,8 +114,10 @@ def decide_wait(
 
 
 def safe_return_path(path: str, query: str) -> str:
-    """The same-site URL to come back to; never a protocol-relative or absolute URL (no open redirect)."""
+    """The same-site URL to come back to; never a protocol-relative or absolute URL (no open redirect),
+    never a control character (it ends up in a Location header and a meta refresh)."""
     clean = "/" + path.lstrip("/\\")
-    if any(char in clean for char in "\r\n\\"):
-        clean = "/"
-    return f"{clean}?{query}" if query else clean
+    url = f"{clean}?{query}" if query else clean
+    if "\\" in url or any(ord(char) < 0x20 or ord(char) == 0x7F for char in url):
+        return "/"
+    return url
