@@ -23,6 +23,8 @@ FLAGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
     "--remote-debugging-pipe",
+    # Loopback only: any host name but the loopback address fails to resolve, whatever the browser tries.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
 
 
