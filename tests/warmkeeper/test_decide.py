@@ -185,6 +185,27 @@ ROWS = [
         {AL, S, SV},
         {"Sleeps"},
     ),
+    Row(
+        "idle: a wake past its deadline ends as a visible failure when it sleeps",
+        IdleAlarmed(),
+        World(idle="ALARM", route=Route.WAKER, healthy=0, state=st(wake_started_at=ago(12))),
+        "slept",
+        [
+            RouteTraffic(Route.WAKER),
+            SetDesiredCount(0),
+            SaveState(
+                st(
+                    failure=Failure(
+                        kind=FailureKind.DEADLINE_PASSED,
+                        reason="the wake did not finish within 5 minutes",
+                        at=NOW,
+                    )
+                )
+            ),
+        ],
+        {AL, S, SV},
+        {"Sleeps"},
+    ),
     # ---- manual sleep and deployments
     Row(
         "manual sleep ignores the alarm and the minimum awake time",

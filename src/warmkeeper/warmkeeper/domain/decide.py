@@ -140,7 +140,9 @@ def sleep_blocker(now: datetime, settings: Settings, state: ControllerState, mod
     return None
 
 
-def _sleep_actions(state: ControllerState, service: ServiceView) -> tuple[tuple[Action, ...], bool]:
+def _sleep_actions(
+    now: datetime, settings: Settings, state: ControllerState, service: ServiceView
+) -> tuple[tuple[Action, ...], bool]:
     """The safe sleep sequence for an awake service, and whether it really changes the count."""
     actions: list[Action] = []
     if service.desired_count > 0 and state.count_before_sleep != service.desired_count:
@@ -152,8 +154,17 @@ def _sleep_actions(state: ControllerState, service: ServiceView) -> tuple[tuple[
         actions.append(SetDesiredCount(0))
     if state.wake_started_at is not None:
         # Saved after: if the sleep fails half-way the wake record keeps the deadline running.
-        actions.append(SaveState(state.model_copy(update={"wake_started_at": None})))
+        actions.append(SaveState(_ending_wake(now, settings, state)))
     return tuple(actions), service.desired_count > 0
+
+
+def _ending_wake(now: datetime, settings: Settings, state: ControllerState) -> ControllerState:
+    """The record of a sleep that ends a wake; a wake past its deadline ends as a visible failure."""
+    update: dict[str, object] = {"wake_started_at": None}
+    if state.failure is None and _overdue(now, settings, state):
+        reason = f"the wake did not finish within {settings.wake_deadline_minutes} minutes"
+        update["failure"] = Failure(kind=FailureKind.DEADLINE_PASSED, reason=reason, at=now)
+    return state.model_copy(update=update)
 
 
 def _skipped(code: str, reason: str, mode: SleepMode) -> Decision:
@@ -193,7 +204,7 @@ def _sleep(  # noqa: PLR0911 - each guard ends the decision early, cheapest read
     service = observed.service
     if service.deployment_in_progress:
         return _skipped("deployment", "a deployment is in progress; the sleep is deferred until it ends", mode)
-    actions, scaled = _sleep_actions(state, service)
+    actions, scaled = _sleep_actions(now, settings, state, service)
     if not scaled:
         return Decision("already-asleep", actions=actions, reason="desiredCount is 0; traffic stays on the waker")
     return Decision(
@@ -470,7 +481,7 @@ def _reconcile(now: datetime, settings: Settings, observed: Observation) -> Need
     # Alarms only send transitions: a service that stayed idle after a wake gets no new event.
     idle = observed.alarms.get(settings.idle_alarm_name) == ALARM and not service.deployment_in_progress
     if idle and sleep_blocker(now, settings, plan.state, SleepMode.RECONCILE) is None:
-        return _reconcile_sleep(plan, service)
+        return _reconcile_sleep(now, settings, plan, service)
     return plan.decision("reconciled")
 
 
@@ -530,9 +541,9 @@ def _reconcile_starting(now: datetime, settings: Settings, plan: _Plan, route: R
         plan.level = "error"
 
 
-def _reconcile_sleep(plan: _Plan, service: ServiceView) -> Decision:
+def _reconcile_sleep(now: datetime, settings: Settings, plan: _Plan, service: ServiceView) -> Decision:
     """The sleep of an awake service whose idle alarm stayed in ALARM (no new event will come)."""
-    final = plan.state.model_copy(update={"wake_started_at": None, "count_before_sleep": service.desired_count})
+    final = _ending_wake(now, settings, plan.state).model_copy(update={"count_before_sleep": service.desired_count})
     actions: list[Action] = []
     written = plan.before
     if final.count_before_sleep != plan.before.count_before_sleep:

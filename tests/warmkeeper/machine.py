@@ -1,0 +1,444 @@
+"""A hypothesis state machine of the controller in a moving world, checking DESIGN.md's four invariants.
+
+The world: visitors (on ECS they are activity; on the waker they ask for a wake and feed the backstop
+alarm), heartbeats, operators (pin, unpin, sleep, scaling by hand), deployments that complete or fail,
+tasks that start, crash or cannot start. EventBridge: every event goes to a pending list from which the
+test delivers in any order, duplicates, drops, delivers late, or delivers two at once with the first one
+acting on stale reads (what happens without reserved concurrency). AWS: any call can fail (throttling,
+5xx, access denied); Lambda then retries the event or gives it to the dead-letter queue.
+
+Invariants, checked after every step:
+1. No black hole: desiredCount 0 never leaves traffic on ECS; traffic never goes to ECS without a
+   healthy target (checked at the ModifyListener call); after a reconcile, no healthy target means the
+   waker.
+2. Safety: desiredCount 0 is never set while pinned, during a deployment, before traffic moved, and (for
+   anything but an operator's sleep) while the idle alarm says there was activity or inside the minimum
+   awake time (checked at the UpdateService call).
+3. Liveness: a wake ends AWAKE (traffic on a healthy target) or FAILED (visible in the record) by the
+   first reconcile after its deadline.
+4. Idempotence: delivering the same event again right away changes nothing.
+
+Races between two unserialized invocations can break 1 and 2 for a moment (a pin racing a sleep); they
+are recorded apart and must be repaired by the next reconcile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from tests.warmkeeper.helpers import ECS_TG_ARN, ENVIRONMENT
+from warmkeeper.adapters.aws import AwsClients, AwsGateway
+from warmkeeper.controller import run
+from warmkeeper.domain.decide import decide
+from warmkeeper.domain.model import (
+    Decision,
+    DeploymentCompleted,
+    DeploymentFailed,
+    DeploymentStarted,
+    IdleAlarmed,
+    Observation,
+    PinRequested,
+    ReconcileTick,
+    ServiceTrouble,
+    SleepRequested,
+    SteadyState,
+    TaskStopped,
+    Trigger,
+    UnpinRequested,
+    WakeRequested,
+)
+from warmkeeper.models.settings import Settings
+from warmkeeper_shared.state import ControllerState, FailureKind, Phase, Route, derive_phase
+
+IDLE, WAKE = "warmkeeper-idle", "warmkeeper-wake"
+TASK_START = timedelta(minutes=1)
+WAKER_HIT_WINDOW = timedelta(minutes=3)
+MAX_CALLS = 9  # reconcile: five reads and at most four writes
+
+
+class WorldLike(Protocol):
+    now: datetime
+    calls: list[str]
+    write_checks: list[Any]
+    fault_at: tuple[int, str] | None
+
+    @property
+    def desired(self) -> int: ...
+    @property
+    def healthy(self) -> int: ...
+    @property
+    def deploying(self) -> bool: ...
+    @property
+    def route(self) -> Route | None: ...
+    @property
+    def state(self) -> ControllerState: ...
+    @property
+    def parameter(self) -> str: ...
+    def arm_fault(self, at: int, kind: str) -> None: ...
+    def clients(self) -> AwsClients: ...
+    def minutes_later(self, minutes: float) -> None: ...
+    def alarm(self, name: str) -> str: ...
+    def set_alarm(self, name: str, value: str) -> None: ...
+    def set_desired(self, count: int) -> None: ...
+    def set_healthy(self, count: int) -> None: ...
+    def set_deploying(self, deploying: bool) -> None: ...
+    def settings_environment(self) -> dict[str, str]: ...
+
+
+faults = st.one_of(
+    st.none(),
+    st.tuples(st.integers(min_value=0, max_value=6), st.sampled_from(["throttling", "server-error", "access-denied"])),
+)
+
+
+class ControllerMachine(RuleBasedStateMachine):
+    """Subclasses set ``make_world``."""
+
+    def make_world(self) -> WorldLike:
+        raise NotImplementedError
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = self.make_world()
+        self.settings: Settings = Settings.from_environ(self.world.settings_environment())
+        self.clients = self.world.clients()
+        self.pending: list[Trigger] = []
+        self.running: Trigger | None = None
+        self.in_race = False
+        self.racy = False  # a race happened; strict checks wait for the next reconcile
+        self.unsettled = False  # someone scaled by hand; strict checks wait for the next reconcile
+        self.violations: list[str] = []
+        self.race_violations: list[str] = []
+        self.now_start = self.world.now
+        # When ECS last began starting tasks (a wake, a retry, a crash's replacement): the world's timer.
+        self.scaled_up_at = self.world.now - timedelta(hours=1)
+        # When desiredCount last went from 0 to more: the start of the minimum awake time.
+        self.woken_at = self.world.now - timedelta(hours=1)
+        self.last_activity = self.world.now
+        self.last_waker_hit = self.world.now - timedelta(hours=1)
+        self.deploy_started: datetime | None = None
+        self.broken = False
+        self.wake_watch: datetime | None = None
+        self.world.write_checks.append(self._check_write)
+
+    # ------------------------------------------------------------ instrumentation
+
+    def _flag(self, message: str) -> None:
+        # After a race, every later decision may act on what the race left, until a reconcile repairs it.
+        (self.race_violations if self.in_race or self.racy else self.violations).append(
+            f"{message} (at {self.world.now:%H:%M:%S}, trigger {self.running!r})"
+        )
+
+    def _check_write(self, operation: str, params: dict[str, Any]) -> None:
+        world = self.world
+        if operation == "elbv2:ModifyListener":
+            groups = params["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
+            ecs = next(g["Weight"] for g in groups if g["TargetGroupArn"] == self.settings.ecs_target_group_arn)
+            if ecs > 0 and world.healthy == 0:
+                self._flag("traffic sent to ECS without a healthy target")
+        if operation == "ecs:UpdateService":
+            count = params["desiredCount"]
+            if count == 0 and world.desired > 0:
+                self._check_sleep()
+            if count > 0 and (world.desired == 0 or params.get("forceNewDeployment")):
+                self.scaled_up_at = world.now
+            if count > 0 and world.desired == 0:
+                self.woken_at = world.now
+
+    def _check_sleep(self) -> None:
+        world = self.world
+        if world.route is not Route.WAKER:
+            self._flag("desiredCount 0 while traffic still goes to ECS")
+        if world.state.pinned_at(world.now):
+            self._flag("slept while pinned")
+        if world.deploying:
+            self._flag("slept during a deployment")
+        if isinstance(self.running, SleepRequested):
+            return
+        if world.alarm(IDLE) != "ALARM":
+            self._flag("slept although the idle alarm saw activity")
+        if world.now - self.woken_at < self.settings.min_awake:
+            self._flag("slept inside the minimum awake time")
+
+    def _deliver(self, trigger: Trigger, fault: tuple[int, str] | None) -> Decision | None:
+        self.world.fault_at = None
+        if fault is not None:
+            self.world.arm_fault(*fault)
+        self.running = trigger
+        gateway = AwsGateway(self.clients, self.settings)
+        try:
+            try:
+                decision = run(trigger, self.world.now, self.settings, gateway)
+            except ClientError:
+                return None
+            finally:
+                self.world.fault_at = None
+                self.running = None
+        finally:
+            self._drain()
+        assert len(gateway.calls) <= MAX_CALLS, gateway.calls
+        self._after(trigger, decision)
+        return decision
+
+    def _drain(self) -> None:
+        """ECS deregisters a stopping task's target within seconds: gone by the end of the invocation."""
+        if self.world.desired == 0 and self.world.healthy > 0:
+            self.world.set_healthy(0)
+            self._enqueue(TaskStopped("task/old", "Scaling activity initiated by deployment", self.scaled_up_at))
+
+    def _after(self, trigger: Trigger, decision: Decision) -> None:
+        state = self.world.state
+        if derive_phase(state, self.world.desired) in (Phase.AWAKE, Phase.FAILED):
+            self.wake_watch = None
+        elif state.wake_started_at is not None and self.wake_watch is None:
+            self.wake_watch = state.wake_started_at
+        if decision.outcome in ("woke", "wake-retried", "wake-recorded") or (
+            isinstance(trigger, PinRequested) and "Wakes" in {m.name for m in decision.metrics}
+        ):
+            self.wake_watch = self.world.now
+        if isinstance(trigger, SleepRequested) and decision.outcome == "slept":
+            self.wake_watch = None
+        if isinstance(trigger, ReconcileTick):
+            self._after_reconcile(decision)
+
+    def _after_reconcile(self, decision: Decision) -> None:
+        world = self.world
+        if "Wakes" in {m.name for m in decision.metrics}:
+            self.wake_watch = world.now
+        if self.racy or self.unsettled:
+            # This reconcile repairs what the race or the operator left; checks resume from here.
+            self.racy = self.unsettled = False
+            self.wake_watch = None
+            return
+        if world.healthy == 0:
+            assert world.route is Route.WAKER, "no healthy target after a reconcile, yet traffic is not on the waker"
+        phase = derive_phase(world.state, world.desired)
+        if phase is Phase.AWAKE:
+            assert world.route is Route.ECS and world.healthy > 0, "AWAKE on record but not serving"
+        if self.wake_watch is not None and world.now >= self.wake_watch + self.settings.wake_deadline:
+            assert phase in (Phase.AWAKE, Phase.FAILED), (
+                f"endless spinner: a wake from {self.wake_watch} is {phase} at {world.now}"
+            )
+
+    def _enqueue(self, trigger: Trigger) -> None:
+        self.pending.append(trigger)
+
+    # ------------------------------------------------------------ time and the world's own moves
+
+    @initialize(asleep=st.booleans(), broken=st.booleans())
+    def starting_point(self, asleep: bool, broken: bool) -> None:
+        """Half the runs start asleep (idle for an hour), some with an image that cannot start."""
+        self.broken = broken
+        if asleep:
+            world = self.world
+            world.set_desired(0)
+            world.set_healthy(0)
+            self.clients.elbv2.modify_listener(
+                ListenerArn=self.settings.listener_arn,
+                DefaultActions=[
+                    {
+                        "Type": "forward",
+                        "ForwardConfig": {
+                            "TargetGroups": [
+                                {"TargetGroupArn": self.settings.ecs_target_group_arn, "Weight": 0},
+                                {"TargetGroupArn": self.settings.waker_target_group_arn, "Weight": 1},
+                            ]
+                        },
+                    }
+                ],
+            )
+            self.last_activity = world.now - timedelta(hours=1)
+            world.set_alarm(IDLE, "ALARM")
+        self.world.calls.clear()
+
+    @rule(minutes=st.sampled_from([0.25, 0.5, 1, 2, 3, 5, 8, 12]))
+    def time_passes(self, minutes: float) -> None:
+        world = self.world
+        world.minutes_later(minutes)
+        now = world.now
+        if world.desired == 0 and world.healthy > 0:
+            world.set_healthy(0)
+            self._enqueue(TaskStopped("task/old", "Scaling activity initiated by deployment", self.scaled_up_at))
+        if world.desired > 0 and world.healthy == 0 and now >= self.scaled_up_at + TASK_START:
+            if self.broken:
+                self._enqueue(TaskStopped("task/new", "CannotPullContainerError", now - timedelta(seconds=20)))
+                if now >= self.scaled_up_at + 3 * TASK_START:
+                    self._enqueue(ServiceTrouble(FailureKind.TASK_START_IMPAIRED, "impaired"))
+            else:
+                world.set_healthy(world.desired)
+                self._enqueue(SteadyState())
+        if world.deploying and self.deploy_started is not None:
+            if self.broken and world.desired > 0 and now >= self.deploy_started + 3 * TASK_START:
+                world.set_deploying(False)
+                self._enqueue(DeploymentFailed("ecs-svc/1", "circuit breaker"))
+            elif (world.desired == 0 or world.healthy > 0) and now >= self.deploy_started + TASK_START:
+                world.set_deploying(False)
+                self._enqueue(DeploymentCompleted("ecs-svc/1"))
+        elif world.deploying:
+            self.deploy_started = now  # a retry's forced deployment
+        self._alarms()
+
+    def _alarms(self) -> None:
+        world = self.world
+        idle = "ALARM" if world.now - self.last_activity >= timedelta(minutes=self.settings.idle_minutes) else "OK"
+        if idle != world.alarm(IDLE):
+            world.set_alarm(IDLE, idle)
+            if idle == "ALARM":
+                self._enqueue(IdleAlarmed())
+        wake = "ALARM" if world.now - self.last_waker_hit < WAKER_HIT_WINDOW else "OK"
+        if wake != world.alarm(WAKE):
+            world.set_alarm(WAKE, wake)
+            if wake == "ALARM":
+                self._enqueue(WakeRequested("wake-alarm", WAKE))
+
+    @rule()
+    def visitor(self) -> None:
+        world = self.world
+        if world.route is Route.ECS and world.healthy > 0:
+            self.last_activity = world.now
+        else:
+            # The waiting page asks for a wake; the backstop alarm counts the hit.
+            self.last_waker_hit = world.now
+            self._enqueue(WakeRequested("request", "waiting-page"))
+        self._alarms()
+
+    @rule()
+    def heartbeat(self) -> None:
+        self.last_activity = self.world.now
+        self._alarms()
+
+    @rule(hours=st.one_of(st.none(), st.sampled_from([0.5, 2, 30])))
+    def operator_pins(self, hours: float | None) -> None:
+        until = None if hours is None else self.world.now + timedelta(hours=hours)
+        self._enqueue(PinRequested(until, "ops"))
+
+    @rule()
+    def operator_unpins(self) -> None:
+        self._enqueue(UnpinRequested("ops"))
+
+    @rule()
+    def operator_sleeps(self) -> None:
+        self._enqueue(SleepRequested("ops"))
+
+    @rule(count=st.sampled_from([0, 1, 2]))
+    def operator_scales_by_hand(self, count: int) -> None:
+        world = self.world
+        if world.desired == 0 and count > 0:
+            # Not a wake of the controller's: the minimum awake time starts when a reconcile notices it.
+            self.scaled_up_at = world.now
+        world.set_desired(count)
+        self._drain()
+        self.unsettled = True
+        self.wake_watch = None
+
+    @rule()
+    def deployment_starts(self) -> None:
+        if not self.world.deploying:
+            self.world.set_deploying(True)
+            self.deploy_started = self.world.now
+            self._enqueue(DeploymentStarted("ecs-svc/1"))
+
+    @rule(broken=st.booleans())
+    def image_breaks_or_heals(self, broken: bool) -> None:
+        self.broken = broken
+
+    @precondition(lambda self: self.world.healthy > 0)
+    @rule()
+    def task_crashes(self) -> None:
+        self.world.set_healthy(0)
+        self._enqueue(TaskStopped("task/crashed", "Essential container in task exited", self.scaled_up_at))
+        self.scaled_up_at = self.world.now  # ECS starts a replacement
+
+    # ------------------------------------------------------------ EventBridge and Lambda
+
+    @precondition(lambda self: self.pending)
+    @rule(data=st.data(), fault=faults, retried=st.booleans())
+    def deliver(self, data: st.DataObject, fault: tuple[int, str] | None, retried: bool) -> None:
+        index = data.draw(st.integers(min_value=0, max_value=len(self.pending) - 1), label="event")
+        trigger = self.pending.pop(index)
+        if self._deliver(trigger, fault) is None and retried:
+            self.pending.append(trigger)  # Lambda retries it later; otherwise it went to the DLQ
+
+    @precondition(lambda self: self.pending)
+    @rule(data=st.data())
+    def deliver_twice(self, data: st.DataObject) -> None:
+        index = data.draw(st.integers(min_value=0, max_value=len(self.pending) - 1), label="event")
+        trigger = self.pending.pop(index)
+        if self._deliver(trigger, None) is None:
+            return
+        before = self._snapshot()
+        again = self._deliver(trigger, None)
+        assert again is not None
+        assert self._snapshot() == before, f"delivering {trigger!r} twice changed {before} to {self._snapshot()}"
+
+    @precondition(lambda self: self.pending)
+    @rule(data=st.data())
+    def lose(self, data: st.DataObject) -> None:
+        self.pending.pop(data.draw(st.integers(min_value=0, max_value=len(self.pending) - 1), label="event"))
+
+    @precondition(lambda self: len(self.pending) >= 2)
+    @rule(data=st.data())
+    def two_at_once(self, data: st.DataObject) -> None:
+        """A reads, B runs to the end, then A acts on what it read (no reserved concurrency)."""
+        first = self.pending.pop(data.draw(st.integers(min_value=0, max_value=len(self.pending) - 1)))
+        second = self.pending.pop(data.draw(st.integers(min_value=0, max_value=len(self.pending) - 1)))
+        gateway = AwsGateway(self.clients, self.settings)
+        observed = Observation()
+        outcome = decide(self.world.now, self.settings, observed, first)
+        while not isinstance(outcome, Decision):
+            observed = gateway.observe(outcome.what, observed)
+            outcome = decide(self.world.now, self.settings, observed, first)
+        self._deliver(second, None)
+        self.in_race = self.racy = True
+        self.running = first
+        try:
+            for action in outcome.actions:
+                gateway.perform(action)
+        finally:
+            self.in_race = False
+            self.running = None
+            self._drain()
+        self._after(first, outcome)
+
+    @rule(fault=faults)
+    def reconcile_tick(self, fault: tuple[int, str] | None) -> None:
+        self._deliver(ReconcileTick(), fault)
+
+    # ------------------------------------------------------------ invariants
+
+    def _snapshot(self) -> tuple[int, Route | None, str]:
+        return (self.world.desired, self.world.route, self.world.parameter)
+
+    @invariant()
+    def no_black_hole_when_asleep(self) -> None:
+        if not (self.racy or self.unsettled) and self.world.desired == 0:
+            assert self.world.route is Route.WAKER, "desiredCount 0 with traffic on ECS"
+
+    @invariant()
+    def never_unsafe(self) -> None:
+        assert not self.violations, self.violations
+
+    @invariant()
+    def record_is_readable(self) -> None:
+        # The status endpoint can always parse the record.
+        assert isinstance(self.world.state, ControllerState)
+
+    def teardown(self) -> None:
+        # Let the world settle: a reconcile after everything ends must leave a consistent picture.
+        if self.racy or self.unsettled:
+            self._deliver(ReconcileTick(), None)
+        self.racy = self.unsettled = False
+        self._deliver(ReconcileTick(), None)
+
+
+def environment_with(ecs_tg: str = ECS_TG_ARN, **overrides: str) -> dict[str, str]:
+    return ENVIRONMENT | {"ECS_TARGET_GROUP_ARN": ecs_tg} | overrides
+
+
+__all__ = ["ControllerMachine", "WorldLike", "environment_with", "replace"]
