@@ -123,7 +123,8 @@ class Chromium:
         return self.send(method, params, session=self.session)
 
     def evaluate(self, expression: str) -> Any:
-        result = self.page("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        """The expression's value; a promise is awaited."""
+        result = self.page("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
         if "exceptionDetails" in result:
             raise BrowserError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")

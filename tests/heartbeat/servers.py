@@ -151,8 +151,8 @@ def serve(respond: Callable[[str, str, dict[str, list[str]], bytes], Answer]) ->
         thread.join(timeout=5)
 
 
-def stand_in_app(name: str) -> Callable[[str, str, dict[str, list[str]], bytes], Answer]:
-    """An application container: a small HTML page or JSON naming which container answered."""
+def stand_in_app(name: str, head: str = "") -> Callable[[str, str, dict[str, list[str]], bytes], Answer]:
+    """An application container: a small HTML page (``head`` added to it) or JSON naming the container."""
 
     def respond(method: str, target: str, headers: dict[str, list[str]], body: bytes) -> Answer:
         path = urlsplit(target).path
@@ -160,7 +160,7 @@ def stand_in_app(name: str) -> Callable[[str, str, dict[str, list[str]], bytes],
             payload = {"container": "api", "method": method, "path": path, "ok": True}
             return 200, {"Content-Type": ["application/json"]}, json.dumps(payload).encode()
         page = (
-            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Stand-in app</title></head>'
+            f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Stand-in app</title>{head}</head>'
             f"<body><h1>City Guided</h1><p id=app-path>{path}</p></body></html>"
         )
         return 200, {"Content-Type": ["text/html; charset=utf-8"]}, page.encode()

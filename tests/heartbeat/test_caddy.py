@@ -5,85 +5,23 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-from heartbeat.handler import lambda_handler
-from tests.heartbeat.conftest import FIXTURE_TOKEN, ROOT, Account, FakeContext, ensure_debian_tool
-from tests.heartbeat.servers import AlbAdapter, Running, serve, stand_in_app
-
-CADDY_DIR = ROOT / "caddy"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Stack:
-    caddy: str
-    api: Running
-    web: Running
-    alb: Running
-    adapter: AlbAdapter
-    log: Path
-
-
-def _caddy_env(tmp: Path, port: int, api: Running, web: Running, alb: Running) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp),
-        "XDG_DATA_HOME": str(tmp / "data"),
-        "XDG_CONFIG_HOME": str(tmp / "config"),
-        "CADDYFILE": str(CADDY_DIR / "Caddyfile"),
-        "CADDY_PORT": str(port),
-        "CADDY_BIND": "127.0.0.1",
-        "API_UPSTREAM": f"127.0.0.1:{api.port}",
-        "WEB_UPSTREAM": f"127.0.0.1:{web.port}",
-        "HEALTH_CHECK_PATH": "/api/health",
-        "WARMKEEPER_ASSETS": str(CADDY_DIR),
-        "WARMKEEPER_HEARTBEAT_URL": f"{alb.url}/_warmkeeper/heartbeat",
-        "WARMKEEPER_TOKEN": FIXTURE_TOKEN,
-    }
+from tests.heartbeat.caddy_stack import CADDY_DIR, Stack, caddy_env, caddy_stack, free_port
+from tests.heartbeat.conftest import FIXTURE_TOKEN, Account, ensure_debian_tool
+from tests.heartbeat.servers import serve, stand_in_app
 
 
 @pytest.fixture
 def stack(account: Account, tmp_path: Path) -> Iterator[Stack]:
-    ensure_debian_tool("caddy")
-    adapter = AlbAdapter(handler=lambda_handler, context=FakeContext())
-    with serve(stand_in_app("api")) as api, serve(stand_in_app("web")) as web, serve(adapter.respond) as alb:
-        port = _free_port()
-        log = tmp_path / "caddy.log"
-        with log.open("w") as sink:
-            process = subprocess.Popen(  # noqa: S603 - our own entrypoint script
-                [str(CADDY_DIR / "entrypoint.sh")],
-                env=_caddy_env(tmp_path, port, api, web, alb),
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            deadline = time.monotonic() + 15
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"caddy did not start:\n{log.read_text()}")
-                    time.sleep(0.05)
-            yield Stack(f"http://127.0.0.1:{port}", api, web, alb, adapter, log)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with caddy_stack(tmp_path) as running:
+        yield running
 
 
 def _leaks_token(response: requests.Response) -> bool:
@@ -110,9 +48,9 @@ def test_health_check_is_the_api_s_own_answer(stack: Stack) -> None:
 def test_health_check_fails_while_the_api_is_down(account: Account, tmp_path: Path) -> None:
     ensure_debian_tool("caddy")
     with serve(stand_in_app("web")) as web, serve(stand_in_app("api")) as alb:
-        port = _free_port()
-        dead_api = _free_port()  # nothing listens there: the api container has not started yet
-        env = _caddy_env(tmp_path, port, alb, web, alb)
+        port = free_port()
+        dead_api = free_port()  # nothing listens there: the api container has not started yet
+        env = caddy_env(tmp_path, port, alb, web, alb)
         env["API_UPSTREAM"] = f"127.0.0.1:{dead_api}"
         process = subprocess.Popen(  # noqa: S603
             [str(CADDY_DIR / "entrypoint.sh")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
