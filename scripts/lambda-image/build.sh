@@ -246,7 +246,8 @@ fi
 for stale in $(docker image ls --format '{{.Repository}}:{{.Tag}}' "${image%:*}" | grep -E ':(.*-)?rapid-' || true); do
   docker image rm "$stale" >/dev/null 2>&1 || say "note: could not remove $stale"
 done
-# Untagged leftovers of earlier builds (and of sam's images on them, which inherit the label) go too.
-docker image prune --force --filter label=warmkeeper.inputs >/dev/null 2>&1 || true
+# Untagged leftovers of earlier builds (and of sam's images on them, which inherit the label) go too; only
+# old ones, since a `sam local invoke` running now may hold fresh untagged steps of its own image build.
+docker image prune --force --filter label=warmkeeper.inputs --filter until=30m >/dev/null 2>&1 || true
 rm -rf "$rootfs" "$work/busybox"
 say "built $image (inputs $inputs_hash, $(image_size)) in $((SECONDS - started))s"
