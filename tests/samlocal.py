@@ -494,3 +494,26 @@ def moto_bridge_endpoint(moto_bridge_server: str) -> str:
         if response.status != 200:
             raise RuntimeError(f"moto reset answered {response.status}")
     return moto_bridge_server
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.samlocal env-vars [ENDPOINT]`` prints an ``--env-vars`` file for hand-typed runs."""
+    import argparse  # noqa: PLC0415 - only the command line needs it
+
+    parser = argparse.ArgumentParser(prog="python -m tests.samlocal")
+    commands = parser.add_subparsers(dest="command", required=True)
+    env_vars = commands.add_parser("env-vars", help="the --env-vars JSON of a `warmkeeper` stack")
+    env_vars.add_argument("endpoint", nargs="?", help="local AWS endpoint (default: http://<bridge gateway>:5000)")
+    commands.add_parser("bridge-gateway", help="the address containers reach this host at")
+    arguments = parser.parse_args(argv)
+    if arguments.command == "bridge-gateway":
+        sys.stdout.write(bridge_gateway() + "\n")
+        return 0
+    endpoint = arguments.endpoint or f"http://{bridge_gateway()}:5000"
+    # "Parameters" applies to every function of the template.
+    sys.stdout.write(json.dumps({"Parameters": stack_env(endpoint)}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
