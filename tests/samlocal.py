@@ -218,7 +218,10 @@ def _sam_cli_dir() -> Path:
     with contextlib.suppress(OSError, json.JSONDecodeError):
         settings = json.loads(metadata.read_text())
     settings.update({"telemetryEnabled": False, "lastVersionCheck": time.time()})
-    metadata.write_text(json.dumps(settings))
+    # Atomically: another pytest worker's sam may be reading it right now.
+    scratch = folder / f"metadata.{os.getpid()}.{threading.get_ident()}.json"
+    scratch.write_text(json.dumps(settings))
+    scratch.replace(metadata)
     return folder
 
 
