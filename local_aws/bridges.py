@@ -107,8 +107,8 @@ def _metric_data_queries(raw: list[dict[str, Any]] | None) -> list[cw_models.Met
                 query_id=item.get("Id"),
                 label=item.get("Label"),
                 period=item.get("Period"),
-                # CloudFormation gives booleans, moto's XML renders whatever it gets.
-                return_data=str(item.get("ReturnData", True)).lower(),
+                # A boolean, as moto's PutMetricAlarm passes it (a template may say "false").
+                return_data=item.get("ReturnData", True) in (True, "true", "True"),
                 expression=item.get("Expression"),
                 metric_stat=metric_stat,
             )

@@ -12,6 +12,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import TextIO
 
 from local_aws.clock import Clock, stderr_if_terminal
 from local_aws.endpoint import EndpointError
@@ -35,28 +36,36 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--containers", action="store_true", help="run the functions through `sam local invoke` (needs Docker)"
     )
+    parser.add_argument(
+        "--reconcile-minutes",
+        type=int,
+        default=None,
+        help="the stack's ReconcileMinutes (default: the template's); fewer ticks make --containers faster",
+    )
     parser.add_argument("--template", type=Path, default=TEMPLATE, help="the SAM template (default template.yaml)")
     parser.add_argument("--verbose", action="store_true", help="also show reconcile ticks that changed nothing")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    out = out or sys.stdout
     if not 1 <= arguments.idle_minutes <= 60:
-        sys.stderr.write("--idle-minutes must be between 1 and 60 (the template's limits)\n")
+        out.write("--idle-minutes must be between 1 and 60 (the template's limits)\n")
         return 2
     if arguments.speed < 0:
-        sys.stderr.write("--speed must be 0 or more\n")
+        out.write("--speed must be 0 or more\n")
         return 2
     # moto warns about every resource type it skips; the timeline lists those that matter.
     warnings.filterwarnings("ignore", module="moto")
     # Powertools' note when an invocation recorded no metric (a status poll, say): not the demo's news.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.getLogger("moto").setLevel(logging.ERROR)
-    out = sys.stdout
     timeline = Timeline(out, verbose=arguments.verbose)
     clock = Clock(speed=arguments.speed, progress=stderr_if_terminal())
     overrides = {**LOCAL_OVERRIDES, "IdleMinutes": str(arguments.idle_minutes)}
+    if arguments.reconcile_minutes is not None:
+        overrides["ReconcileMinutes"] = str(arguments.reconcile_minutes)
     started = time.monotonic()
     out.write(
         f"Warmkeeper on a local AWS: {arguments.template} -> moto's CloudFormation; "
@@ -76,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             timeline.local = local
             out.write(f"Local AWS endpoint: {local.stack.endpoint.url}\n")
             Scenario(local, timeline, arguments.idle_minutes).run()
+            invocations = local.functions.invocations
     except ExpectationFailed as failure:
         out.write(
             f"\nFAILED at step {failure.step!r}\n  expected: {failure.expectation}\n  observed: {failure.observed}\n"
@@ -87,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     scenario_minutes = clock.elapsed().total_seconds() / 60
     out.write(
-        f"\nAll expectations held: {scenario_minutes:.0f} scenario minutes in {elapsed:.1f} s of real time; "
+        f"\nAll expectations held: {scenario_minutes:.0f} scenario minutes in {elapsed:.1f} s of real time, "
+        f"{len(invocations)} function invocations ({local.functions.mode}, "
+        f"{sum(i.seconds for i in invocations) / max(1, len(invocations)):.2f} s each on average); "
         "the local endpoint is stopped.\n"
     )
     return 0

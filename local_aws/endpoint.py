@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,6 +77,8 @@ class _TrackingMotoServer(ThreadedMotoServer):
         original = server.process_request_thread  # type: ignore[attr-defined]
 
         def tracked(request: socket.socket, client_address: Any) -> None:
+            # Small answers on kept-alive connections otherwise wait for the peer's delayed ACK (~40 ms).
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._connections.add(request)
                 self._handlers.add(threading.current_thread())
@@ -113,6 +116,8 @@ class LocalEndpoint:
     port: int = 0
     region: str = REGION
     _server: _TrackingMotoServer | None = field(default=None, init=False, repr=False)
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False)
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -140,6 +145,10 @@ class LocalEndpoint:
 
     def stop(self) -> None:
         server, self._server = self._server, None
+        with self._clients_lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
         if server is not None:
             try:
                 server.stop()
@@ -155,14 +164,27 @@ class LocalEndpoint:
         self.stop()
 
     def client(self, service: str) -> Any:
-        """A boto3 client of ``service`` on this endpoint, with fake credentials."""
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=self.url,
-            region_name=self.region,
-            config=_CLIENT_CONFIG,
-            **FAKE_CREDENTIALS,
-        )
+        """A boto3 client of ``service`` on this endpoint, with fake credentials (one per service: creating
+        one costs more than most calls)."""
+        url = self.url
+        with self._clients_lock:
+            client = self._clients.get((service, url))
+            if client is None:
+                client = self._clients[(service, url)] = boto3.client(  # type: ignore[call-overload]
+                    service,
+                    endpoint_url=url,
+                    region_name=self.region,
+                    config=_CLIENT_CONFIG,
+                    **FAKE_CREDENTIALS,
+                )
+        return client
+
+    def reset(self) -> None:
+        """Forgets every resource in the endpoint (moto's reset), e.g. between two stacks of one name."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310 - our own http URL
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            if answer.status != 200:
+                raise EndpointError(f"moto's reset answered {answer.status}")
 
     def function_environment(self) -> dict[str, str]:
         """Variables a function (or the SAM translator) needs to talk to this endpoint only."""

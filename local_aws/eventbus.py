@@ -163,7 +163,10 @@ class EventBus:
         events = self.stack.endpoint.client("events")
         for rule in self._rules:
             if rule.tap_url is not None:
-                events.remove_targets(Rule=rule.name, Ids=[TAP_TARGET_ID])
+                try:
+                    events.remove_targets(Rule=rule.name, Ids=[TAP_TARGET_ID])
+                except events.exceptions.ResourceNotFoundException:
+                    continue  # the rule went with its stack (a reset endpoint): nothing left to untap
 
     @property
     def rules(self) -> list[str]:

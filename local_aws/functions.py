@@ -30,6 +30,7 @@ class Invocation:
     """One invocation: the handler's answer or error, and what the function wrote (logs, EMF metrics)."""
 
     function: str
+    event: dict[str, Any]
     payload: Any
     error: str | None
     records: list[dict[str, Any]]
@@ -151,7 +152,9 @@ class InProcessFunctions:
             except Exception as exception:
                 error = f"{type(exception).__name__}: {exception}"
                 stream.write(json.dumps({"level": "ERROR", "message": traceback.format_exc()}) + "\n")
-        return Invocation(function.logical_id, payload, error, _json_lines(stream.take()), time.monotonic() - started)
+        return Invocation(
+            function.logical_id, dict(event), payload, error, _json_lines(stream.take()), time.monotonic() - started
+        )
 
     def close(self) -> None:
         self._handlers.clear()
@@ -178,6 +181,7 @@ class SamLocalFunctions:
         result = self._sam.invoke(function.logical_id, dict(event), env=environment)
         return Invocation(
             function.logical_id,
+            dict(event),
             result.payload,
             result.error,
             _json_lines(result.logs),

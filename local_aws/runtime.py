@@ -90,6 +90,8 @@ class LocalAws:
             # Containers reach the host at the Docker bridge gateway; nothing else needs more than loopback.
             self.endpoint = LocalEndpoint(host=DOCKER_BRIDGE_GATEWAY if self.containers else LOOPBACK).start()
             self._own_endpoint = True
+            # moto's state belongs to the process: an earlier local AWS of this process must not show.
+            self.endpoint.reset()
         try:
             self._assemble(self.endpoint)
         except BaseException:

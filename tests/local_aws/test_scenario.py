@@ -1,0 +1,61 @@
+"""The main job: the whole lifecycle on a local stack built from template.yaml, in process and in containers."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from local_aws import demo
+from tests.local_aws.conftest import template_copy
+from tests.samlocal import require_docker
+
+
+@pytest.mark.slow
+def test_the_demo_plays_the_lifecycle_green_in_process() -> None:
+    out = io.StringIO()
+    code = demo.main(["--speed", "0", "--idle-minutes", "3"], out=out)
+    text = out.getvalue()
+    assert code == 0, text[-3000:]
+    for expected in (
+        "CloudWatch Alarm State Change warmkeeper-idle OK->ALARM -> WarmkeeperFunction: slept: route:waker",
+        "Wake Requested by visitor -> WarmkeeperFunction: woke",
+        "ECS Service Action SERVICE_STEADY_STATE -> WarmkeeperFunction: ready",
+        "sleep-skipped: no action (pinned until",
+        "the service now runs warmkeeper:2",
+        '"state": "failed"',
+        "All expectations held",
+    ):
+        assert expected in text
+
+
+@pytest.mark.slow
+def test_the_demo_says_which_expectation_failed_and_exits_non_zero(tmp_path: Path) -> None:
+    # An idle alarm that can never fire: the lifecycle stops at the idle step, and the demo says so.
+    never_idle = template_copy(
+        tmp_path,
+        (
+            "      ComparisonOperator: LessThanOrEqualToThreshold\n      Threshold: 0\n",
+            "      ComparisonOperator: LessThanThreshold\n      Threshold: 0\n",
+        ),
+    )
+    out = io.StringIO()
+    code = demo.main(["--speed", "0", "--idle-minutes", "1", "--template", str(never_idle)], out=out)
+    text = out.getvalue()
+    assert code == 1, text[-2000:]
+    assert "FAILED at step 'nobody comes for 1 minutes: the idle alarm fires'" in text
+    assert "expected: warmkeeper-idle ALARM" in text
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_the_demo_plays_the_lifecycle_green_through_sam_local_invoke() -> None:
+    require_docker()
+    out = io.StringIO()
+    # Fewer minutes and reconcile ticks: each invocation starts a container.
+    code = demo.main(["--containers", "--speed", "0", "--idle-minutes", "1", "--reconcile-minutes", "10"], out=out)
+    text = out.getvalue()
+    assert code == 0, text[-3000:]
+    assert "functions run sam local invoke" in text
+    assert "All expectations held" in text
