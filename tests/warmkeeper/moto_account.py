@@ -16,6 +16,16 @@ from moto.ecs.models import ecs_backends
 
 from tests.warmkeeper.helpers import ACCOUNT, ENVIRONMENT, REGION
 
+_CLIENTS: dict[str, Any] = {}
+
+
+def _client(name: str) -> Any:
+    """Test-side clients, made once: creating a client costs more than a moto call."""
+    if name not in _CLIENTS:
+        _CLIENTS[name] = boto3.client(name, region_name=REGION)  # type: ignore[call-overload]
+    return _CLIENTS[name]
+
+
 CLUSTER = "warmkeeper"
 SERVICE = "warmkeeper"
 PARAMETER = "/warmkeeper/warmkeeper/state"
@@ -38,17 +48,17 @@ class MotoAccount:
     # ------------------------------------------------------------ reading the outcome
 
     def desired_count(self) -> int:
-        service = boto3.client("ecs", region_name=REGION).describe_services(cluster=CLUSTER, services=[SERVICE])
+        service = _client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])
         return int(service["services"][0]["desiredCount"])
 
     def weights(self) -> tuple[int, int]:
-        listener = boto3.client("elbv2", region_name=REGION).describe_listeners(ListenerArns=[self.listener_arn])
+        listener = _client("elbv2").describe_listeners(ListenerArns=[self.listener_arn])
         groups = listener["Listeners"][0]["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
         by_arn = {g["TargetGroupArn"]: g.get("Weight", 1) for g in groups}
         return by_arn[self.ecs_tg_arn], by_arn[self.waker_tg_arn]
 
     def state_raw(self) -> str:
-        answer = boto3.client("ssm", region_name=REGION).get_parameter(Name=PARAMETER)
+        answer = _client("ssm").get_parameter(Name=PARAMETER)
         return str(answer["Parameter"]["Value"])
 
     def state(self) -> dict[str, Any]:
@@ -58,32 +68,26 @@ class MotoAccount:
     # ------------------------------------------------------------ arranging a scene
 
     def put_state(self, document: dict[str, Any]) -> None:
-        boto3.client("ssm", region_name=REGION).put_parameter(
-            Name=PARAMETER, Value=json.dumps(document), Type="String", Overwrite=True
-        )
+        _client("ssm").put_parameter(Name=PARAMETER, Value=json.dumps(document), Type="String", Overwrite=True)
 
     def set_alarm(self, name: str, value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]) -> None:
-        boto3.client("cloudwatch", region_name=REGION).set_alarm_state(
-            AlarmName=name, StateValue=value, StateReason="set by the test"
-        )
+        _client("cloudwatch").set_alarm_state(AlarmName=name, StateValue=value, StateReason="set by the test")
 
     def set_desired_count(self, count: int) -> None:
         """An operator (or AWS at service creation) scaling the service by hand."""
-        boto3.client("ecs", region_name=REGION).update_service(cluster=CLUSTER, service=SERVICE, desiredCount=count)
+        _client("ecs").update_service(cluster=CLUSTER, service=SERVICE, desiredCount=count)
 
     def set_weights(self, ecs: int, waker: int) -> None:
-        boto3.client("elbv2", region_name=REGION).modify_listener(
+        _client("elbv2").modify_listener(
             ListenerArn=self.listener_arn, DefaultActions=_forward(self.ecs_tg_arn, ecs, self.waker_tg_arn, waker)
         )
 
     def simulate_task_healthy(self, ip: str = "10.0.1.10") -> None:
         """A task came up and passed its health check: moto reports a registered target healthy at once."""
-        boto3.client("elbv2", region_name=REGION).register_targets(
-            TargetGroupArn=self.ecs_tg_arn, Targets=[{"Id": ip, "Port": 80}]
-        )
+        _client("elbv2").register_targets(TargetGroupArn=self.ecs_tg_arn, Targets=[{"Id": ip, "Port": 80}])
 
     def simulate_tasks_gone(self) -> None:
-        elbv2 = boto3.client("elbv2", region_name=REGION)
+        elbv2 = _client("elbv2")
         targets = elbv2.describe_target_health(TargetGroupArn=self.ecs_tg_arn)["TargetHealthDescriptions"]
         if targets:
             elbv2.deregister_targets(
@@ -118,14 +122,14 @@ def build_account() -> MotoAccount:
     The service starts awake (desiredCount 1, traffic on ECS, a healthy target, deployment COMPLETED), as a
     freshly deployed stack is in AWS.
     """
-    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2 = _client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [
         ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
         for i, z in ((1, "a"), (2, "b"))
     ]
     group = ec2.create_security_group(GroupName="alb", Description="alb", VpcId=vpc)["GroupId"]
-    elbv2 = boto3.client("elbv2", region_name=REGION)
+    elbv2 = _client("elbv2")
     alb = elbv2.create_load_balancer(Name="warmkeeper-alb", Subnets=subnets, SecurityGroups=[group])
     alb_arn = alb["LoadBalancers"][0]["LoadBalancerArn"]
     ecs_tg = elbv2.create_target_group(
@@ -138,7 +142,7 @@ def build_account() -> MotoAccount:
         LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=_forward(ecs_tg, 1, waker_tg, 0)
     )["Listeners"][0]["ListenerArn"]
 
-    ecs = boto3.client("ecs", region_name=REGION)
+    ecs = _client("ecs")
     ecs.create_cluster(clusterName=CLUSTER)
     ecs.register_task_definition(
         family="warmkeeper",
@@ -165,7 +169,7 @@ def build_account() -> MotoAccount:
         },
     )
 
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    cloudwatch = _client("cloudwatch")
     for name, metric in (("warmkeeper-idle", "RequestCount"), ("warmkeeper-wake", "HTTPCode_ELB_503_Count")):
         cloudwatch.put_metric_alarm(
             AlarmName=name,
@@ -187,7 +191,7 @@ def build_account() -> MotoAccount:
             TreatMissingData="breaching",
         )
         cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="created by the test")
-    boto3.client("ssm", region_name=REGION).put_parameter(Name=PARAMETER, Value="{}", Type="String")
+    _client("ssm").put_parameter(Name=PARAMETER, Value="{}", Type="String")
 
     account = MotoAccount(listener_arn=listener, ecs_tg_arn=ecs_tg, waker_tg_arn=waker_tg)
     # AWS starts a service without DesiredCount at 1 task; moto at 0. Done by hand, as AWS would.
