@@ -105,6 +105,10 @@ class InProcessFunctions:
     stack: LocalStack
     mode: str = "in-process"
     _handlers: dict[str, Any] = field(default_factory=dict, init=False)
+    # What the cold starts took out of (and added to) the process, given back by close().
+    _packages: set[str] = field(default_factory=set, init=False)
+    _saved_modules: dict[str, Any] = field(default_factory=dict, init=False)
+    _added_paths: list[str] = field(default_factory=list, init=False)
 
     def _environment(self, function: LocalFunction) -> dict[str, str]:
         environment = dict(function.environment)
@@ -123,12 +127,15 @@ class InProcessFunctions:
     def _cold_start(self, function: LocalFunction) -> Any:
         module_name, _, attribute = function.handler.rpartition(".")
         packages = {module_name.split(".")[0], *(p.name for d in self.stack.layer_dirs for p in d.iterdir())}
+        self._packages |= packages
         for name in list(sys.modules):
             if name.split(".")[0] in packages:
-                del sys.modules[name]
+                module = sys.modules.pop(name)
+                self._saved_modules.setdefault(name, module)
         for directory in (function.code_dir, *self.stack.layer_dirs):
             if str(directory) not in sys.path:
                 sys.path.insert(0, str(directory))
+                self._added_paths.append(str(directory))
         module = importlib.import_module(module_name)
         return getattr(module, attribute)
 
@@ -157,7 +164,17 @@ class InProcessFunctions:
         )
 
     def close(self) -> None:
+        """Ends the execution environments: the process gets back the modules it had before."""
         self._handlers.clear()
+        for name in list(sys.modules):
+            if name.split(".")[0] in self._packages:
+                del sys.modules[name]
+        sys.modules.update(self._saved_modules)
+        self._saved_modules.clear()
+        for directory in self._added_paths:
+            if directory in sys.path:
+                sys.path.remove(directory)
+        self._added_paths.clear()
 
 
 @dataclass

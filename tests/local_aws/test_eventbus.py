@@ -4,6 +4,7 @@ patterns (moto's matcher, on the deployed rules), retried on error, then dead-le
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -84,3 +85,13 @@ def test_the_reconcile_schedule_fires_on_the_clock(local: LocalAws) -> None:
         f"arn:aws:events:us-east-1:123456789012:rule/{local.stack.physical_ids['WarmkeeperFunctionReconcile']}"
     ]
     assert deliveries[0].result.error is None
+
+
+def test_the_in_process_functions_give_the_process_its_modules_back(endpoint: LocalEndpoint) -> None:
+    import warmkeeper.handler  # noqa: PLC0415 - the module as the rest of the test process sees it
+
+    before = warmkeeper.handler
+    with local_aws(endpoint) as local:
+        _request(local, "Wake Requested", {"stack": "warmkeeper", "requestedBy": "test"})
+        assert sys.modules["warmkeeper.handler"] is not before
+    assert sys.modules["warmkeeper.handler"] is before
