@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.samlocal import docker_guard, moto_bridge_endpoint, moto_bridge_server, sam_local  # noqa: F401
 from tests.warmkeeper.helpers import ENVIRONMENT
 from warmkeeper.adapters.aws import default_clients
 from warmkeeper.models.settings import get_settings
