@@ -154,7 +154,7 @@ class Scenario:
             ("the pin is lifted: the service goes to sleep", self.unpin),
             ("a deploy while asleep (new image tag)", self.deploy_while_asleep),
             ("a visitor's wake fails: the image cannot be pulled", self.failed_wake),
-            ("the visitor retries from the waiting page; the fixed image starts", self.retry),
+            ("the visitor retries from the waiting page; this time the task starts", self.retry),
         ]
 
     # ------------------------------------------------------------------ helpers
@@ -395,7 +395,9 @@ class Scenario:
         if observed.desired_count == 0:
             # The function sent a wake request less than its local grace ago (real seconds, in step 4), so
             # it counted WakeRequests without sending: the wake backstop alarm is the path that remains.
-            self.timeline.note("no wake event this time (the function's local grace); the wake backstop alarm")
+            self.timeline.note(
+                "no wake event this time (the function's 30 s local grace): the wake backstop alarm takes over"
+            )
             self.minutes(1, "waiting for the wake backstop alarm")
             observed = self.observe()
         self.expect("desiredCount 1 (fast path or backstop alarm)", observed.desired_count == 1, observed.desired_count)
