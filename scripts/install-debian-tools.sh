@@ -19,8 +19,8 @@ if ((EUID != 0)); then
     sudo="sudo"
 fi
 echo "install-debian-tools: installing ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 for command in "${!wanted[@]}"; do
     command -v "$command" >/dev/null 2>&1 || { echo "install-debian-tools: $command still missing" >&2; exit 1; }
 done
