@@ -68,7 +68,10 @@ class MotoAccount:
     # ------------------------------------------------------------ arranging a scene
 
     def put_state(self, document: dict[str, Any]) -> None:
-        _client("ssm").put_parameter(Name=PARAMETER, Value=json.dumps(document), Type="String", Overwrite=True)
+        self.put_state_raw(json.dumps(document))
+
+    def put_state_raw(self, value: str) -> None:
+        _client("ssm").put_parameter(Name=PARAMETER, Value=value, Type="String", Overwrite=True)
 
     def set_alarm(self, name: str, value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]) -> None:
         _client("cloudwatch").set_alarm_state(AlarmName=name, StateValue=value, StateReason="set by the test")

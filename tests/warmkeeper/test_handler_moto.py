@@ -21,7 +21,7 @@ from tests.warmkeeper.moto_account import MotoAccount, build_account
 from warmkeeper.adapters.aws import default_clients
 from warmkeeper.models.events import MalformedEventError
 from warmkeeper.models.settings import SettingsError, get_settings
-from warmkeeper_shared.state import Phase, derive_phase, parse_state
+from warmkeeper_shared.state import Phase, StateDocumentError, derive_phase, parse_state
 
 ASLEEP = (0, 1)
 AWAKE = (1, 0)
@@ -463,3 +463,12 @@ class _Raw:
 
     def read(self, *_: Any) -> bytes:
         return self._body
+
+
+def test_a_corrupt_state_document_fails_loudly(account: MotoAccount, caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing is guessed over a record someone broke: every decision fails, logged, until it is fixed."""
+    account.put_state_raw("pinned until friday")
+    with pytest.raises(StateDocumentError, match="not a controller state document"):
+        invoke("reconcile-tick")
+    assert len(logged(caplog, "decision failed; the event will be retried", "ERROR")) == 1
+    assert account.desired_count() == 1 and account.weights() == AWAKE
