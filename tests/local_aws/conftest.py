@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,13 +26,16 @@ def endpoint() -> Iterator[LocalEndpoint]:
         yield running
 
 
-@pytest.fixture(autouse=True)
-def _quiet_moto() -> Iterator[None]:
-    # moto warns about each resource type it skips; the stack reports those that matter itself.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", module="moto")
-        warnings.filterwarnings("ignore", message="No application metrics to publish")
-        yield
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # moto warns about each resource type it skips (the stack reports those that matter itself), and
+    # Powertools about invocations that recorded no metric; in module fixtures too, hence marks, not a fixture.
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.filterwarnings("ignore::UserWarning:moto.cloudformation.parsing"))
+            item.add_marker(pytest.mark.filterwarnings("ignore:No application metrics to publish"))
 
 
 def local_aws(endpoint: LocalEndpoint, template: Path = TEMPLATE, **overrides: str) -> LocalAws:
