@@ -88,7 +88,7 @@ def _measure(
 def _handler_rows() -> list[Row]:
     from moto import mock_aws  # noqa: PLC0415
 
-    from heartbeat import handler  # noqa: PLC0415
+    from heartbeat import handler, wake  # noqa: PLC0415
     from heartbeat.adapters import aws  # noqa: PLC0415
     from tests.heartbeat.conftest import FakeContext, _build_account, load_event, reset_handler_state  # noqa: PLC0415
 
@@ -109,7 +109,7 @@ def _handler_rows() -> list[Row]:
 
         def cold_caches() -> None:
             aws.expire_values()
-            handler._last_wake_sent = None
+            wake.forget_last_sent()
 
         with contextlib.redirect_stdout(io.StringIO()):
             invoke("ping.json")()  # the secret is read once, then cached

@@ -140,14 +140,14 @@ def _build_account() -> Account:
 def reset_handler_state() -> None:
     """A fresh execution environment: settings, clients, caches and metrics forgotten."""
     # Imported late, so the Powertools settings above are in the environment first.
-    from heartbeat import handler  # noqa: PLC0415
+    from heartbeat import observability, wake  # noqa: PLC0415
     from heartbeat.adapters import aws  # noqa: PLC0415
     from heartbeat.settings import get_settings  # noqa: PLC0415
 
     get_settings.cache_clear()
     aws.reset_caches()
-    handler._last_wake_sent = None
-    handler.metrics.clear_metrics()
+    wake.forget_last_sent()
+    observability.metrics.clear_metrics()
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from typing import Any
 import boto3
 import pytest
 
-from heartbeat import handler
+from heartbeat import observability
+from heartbeat.routes import waiting
 from tests.heartbeat.conftest import FIXTURE_TOKEN, Account, CallCounter, Invocation, load_event
 
 Invoke = Callable[[dict[str, Any]], Invocation]
@@ -541,9 +542,9 @@ def test_retry_form_cannot_redirect_off_site(account: Account, invoke: Invoke) -
 
 @pytest.mark.parametrize("fixture", ["waiting-page.json", "waiting-page-single-value-headers.json"])
 def test_logs_carry_the_alb_trace_id_as_correlation_id(account: Account, invoke: Invoke, fixture: str) -> None:
-    handler.logger.set_correlation_id(None)
+    observability.logger.set_correlation_id(None)
     invoke(load_event(fixture))
-    assert handler.logger.get_correlation_id() == "Root=1-67a1b2c3-0123456789abcdef01234567"
+    assert observability.logger.get_correlation_id() == "Root=1-67a1b2c3-0123456789abcdef01234567"
 
 
 def test_bad_settings_give_a_clear_log_and_no_trace(
@@ -566,7 +567,7 @@ def test_an_unexpected_error_is_logged_with_its_trace_and_answered_plainly(
     def explode(*_: object, **__: object) -> str:
         raise KeyError("boom")
 
-    monkeypatch.setattr(handler, "render_waiting_page", explode)
+    monkeypatch.setattr(waiting, "render_waiting_page", explode)
     result = invoke(load_event("waiting-page.json"))
     assert result.status == 500
     assert result.json() == {"error": "internal error"}

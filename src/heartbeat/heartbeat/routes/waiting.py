@@ -1,0 +1,101 @@
+"""Every other path: the service sleeps or wakes, so answer for it and ask for a wake when needed.
+
+Registered as the resolver's not-found handler: the listener sends user traffic here only while the
+service is not awake.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import ALBResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from heartbeat import wake
+from heartbeat.domain.visitors import RETRY_AFTER_SECONDS, Answer, IncomingRequest, decide_wait, safe_return_path
+from heartbeat.http import accepts_html, header, json_response, query_string
+from heartbeat.observability import count, logger, now
+from heartbeat.pages.render import PageView, content_security_policy, render_waiting_page
+from heartbeat.routes import paths
+from heartbeat.settings import Settings, get_settings
+from warmkeeper_shared.state import Phase
+
+
+def register(app: ALBResolver) -> None:
+    def waiting(_: NotFoundError) -> Response[str]:
+        return answer_for_the_service(app)
+
+    app.not_found(waiting)
+
+
+def answer_for_the_service(app: ALBResolver) -> Response[str]:
+    event = app.current_event
+    path, method = event.path, event.http_method.upper()
+    if path in paths.ALLOWED_METHODS:
+        allowed = paths.ALLOWED_METHODS[path]
+        return json_response(405, {"error": f"{method} is not allowed here"}, {"Allow": allowed})
+    if path.startswith("/_warmkeeper/"):
+        return json_response(404, {"error": "no such Warmkeeper endpoint"})
+
+    settings = get_settings()
+    request = IncomingRequest(
+        method=method, path=path, user_agent=header(event, "user-agent"), accepts_html=accepts_html(event)
+    )
+    state = wake.read_state(settings)
+    decision = decide_wait(now(), settings, state, request, wake.last_sent())
+    if decision.not_a_visitor is not None:
+        logger.info("not a visitor; nothing woken", reason=decision.not_a_visitor, path=path, method=method)
+        count("NonVisitorRequests")
+    if decision.wants_wake:
+        count("WakeRequests")
+    if decision.send_wake:
+        wake.send(settings, "visitor", f"{method} {path}")
+
+    headers = {
+        "Retry-After": str(RETRY_AFTER_SECONDS),
+        "Cache-Control": "no-store",
+        paths.STATE_HEADER: decision.phase.value,
+    }
+    failure = state.failure.reason if state is not None and state.failure is not None else None
+    if decision.answer is Answer.PAGE:
+        count("WaitingPageHits")
+        page = PageView(
+            name=settings.display_name,
+            phase=decision.phase,
+            return_url=safe_return_path(path, query_string(event)),
+            method=method,
+            failure_reason=failure if decision.phase is Phase.FAILED else None,
+        )
+        return Response(
+            status_code=503,
+            content_type="text/html; charset=utf-8",
+            body=render_waiting_page(page),
+            headers={
+                **headers,
+                "Content-Security-Policy": content_security_policy(),
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
+    if decision.answer is Answer.EMPTY:
+        return Response(status_code=503, body="", headers=headers)
+    payload: dict[str, Any] = {
+        "state": decision.phase.value,
+        "message": _message(settings, decision.phase),
+        "retryAfterSeconds": RETRY_AFTER_SECONDS,
+        "statusUrl": paths.STATUS,
+        # Nothing is queued or replayed: the client must send the request again.
+        "requestProcessed": False,
+    }
+    if decision.phase is Phase.FAILED and failure:
+        payload["failureReason"] = failure
+    return json_response(503, payload, headers)
+
+
+def _message(settings: Settings, phase: Phase) -> str:
+    name = settings.display_name
+    if phase is Phase.FAILED:
+        return f"{name} could not be started; retry later or POST {paths.WAKE}"
+    if phase is Phase.WAKING:
+        return f"{name} is starting; retry after the delay"
+    return f"{name} is asleep"
