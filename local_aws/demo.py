@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 import time
+import traceback
 import warnings
 from pathlib import Path
 from typing import TextIO
@@ -43,18 +44,27 @@ def _parser() -> argparse.ArgumentParser:
         help="the stack's ReconcileMinutes (default: the template's); fewer ticks make --containers faster",
     )
     parser.add_argument("--template", type=Path, default=TEMPLATE, help="the SAM template (default template.yaml)")
-    parser.add_argument("--verbose", action="store_true", help="also show reconcile ticks that changed nothing")
+    parser.add_argument(
+        "--verbose", action="store_true", help="also show reconcile ticks that changed nothing, and stack traces"
+    )
     return parser
+
+
+def _bad_option(arguments: argparse.Namespace) -> str | None:
+    if not 1 <= arguments.idle_minutes <= 60:
+        return "--idle-minutes must be between 1 and 60 (the template's limits)"
+    if arguments.speed < 0:
+        return "--speed must be 0 or more"
+    if arguments.reconcile_minutes is not None and not 1 <= arguments.reconcile_minutes <= 60:
+        return "--reconcile-minutes must be between 1 and 60 (the template's limits)"
+    return None
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     arguments = _parser().parse_args(argv)
     out = out or sys.stdout
-    if not 1 <= arguments.idle_minutes <= 60:
-        out.write("--idle-minutes must be between 1 and 60 (the template's limits)\n")
-        return 2
-    if arguments.speed < 0:
-        out.write("--speed must be 0 or more\n")
+    if problem := _bad_option(arguments):
+        out.write(problem + "\n")
         return 2
     # moto warns about every resource type it skips; the timeline lists those that matter.
     warnings.filterwarnings("ignore", module="moto")
@@ -93,6 +103,17 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return 1
     except (StackError, EndpointError, RuntimeError) as error:
         out.write(f"\nthe local stack could not run: {error}\n")
+        return 2
+    except KeyboardInterrupt:
+        out.write("\ninterrupted; the local endpoint is stopped\n")
+        return 130
+    except Exception as error:
+        # Anything else is a defect of the local stack (or of moto): say what, and keep the trace for --verbose.
+        out.write(f"\nthe local stack failed unexpectedly: {type(error).__name__}: {error}\n")
+        if arguments.verbose:
+            out.write(traceback.format_exc())
+        else:
+            out.write("(run again with --verbose for the stack trace)\n")
         return 2
     elapsed = time.monotonic() - started
     scenario_minutes = clock.elapsed().total_seconds() / 60

@@ -59,3 +59,21 @@ def test_the_demo_plays_the_lifecycle_green_through_sam_local_invoke() -> None:
     assert code == 0, text[-3000:]
     assert "functions run sam local invoke" in text
     assert "All expectations held" in text
+
+
+def test_bad_options_are_a_clear_error() -> None:
+    out = io.StringIO()
+    assert demo.main(["--idle-minutes", "0"], out=out) == 2
+    assert "between 1 and 60" in out.getvalue()
+    out = io.StringIO()
+    assert demo.main(["--speed", "-1"], out=out) == 2
+    assert "0 or more" in out.getvalue()
+
+
+def test_a_template_that_cannot_be_built_is_a_clear_error_not_a_trace(tmp_path: Path) -> None:
+    broken = tmp_path / "template.yaml"
+    broken.write_text("Resources: {}\nTransform: AWS::Serverless-2016-10-31\n", encoding="utf-8")
+    out = io.StringIO()
+    assert demo.main(["--speed", "0", "--template", str(broken)], out=out) == 2
+    assert "the local stack could not run:" in out.getvalue()
+    assert "Traceback" not in out.getvalue()
