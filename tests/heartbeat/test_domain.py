@@ -35,6 +35,9 @@ FAILED = ControllerState(
     failure=Failure(kind=FailureKind.TASK_START_IMPAIRED, reason="no capacity", at=NOW - timedelta(minutes=1))
 )
 
+OLD_FAILURE = ControllerState(
+    failure=Failure(kind=FailureKind.DEADLINE_PASSED, reason="no healthy target", at=NOW - timedelta(minutes=5))
+)
 
 # ---------------------------------------------------------------- settings
 
@@ -82,6 +85,10 @@ def test_bad_settings_name_the_variable(change: dict[str, str], named: str) -> N
         (BROWSER, SLEEPING, NOW - timedelta(seconds=31), Answer.PAGE, True, True, Phase.WAKING),
         (BROWSER, FAILED, None, Answer.PAGE, True, False, Phase.FAILED),
         (API, FAILED, None, Answer.JSON, True, False, Phase.FAILED),
+        # A failure five minutes old is retried by the next visitor, once per grace period.
+        (BROWSER, OLD_FAILURE, None, Answer.PAGE, True, True, Phase.WAKING),
+        (API, OLD_FAILURE, None, Answer.JSON, True, True, Phase.WAKING),
+        (BROWSER, OLD_FAILURE, NOW - timedelta(seconds=5), Answer.PAGE, True, False, Phase.FAILED),
     ],
 )
 def test_visitor_decisions(  # noqa: PLR0917 - one parameter per table column

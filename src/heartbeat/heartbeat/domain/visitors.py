@@ -14,6 +14,10 @@ RETRY_AFTER_SECONDS = 10
 # After this function sent a wake, the controller needs a moment to record it; until then (and while the
 # cached state is stale) later hits must not send the same request again.
 LOCAL_WAKE_GRACE = timedelta(seconds=30)
+# A failed wake is shown to visitors, who can retry it with the page's button; once the failure is this
+# old, the next visitor retries it without asking, so a failure in the night does not greet the morning's
+# visitors with a button. At most one automatic retry per failure and period: a retry clears the failure.
+AUTOMATIC_RETRY_AFTER = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,12 @@ def recently_sent(now: datetime, last_wake_sent: datetime | None) -> bool:
     return last_wake_sent is not None and timedelta(0) <= now - last_wake_sent < LOCAL_WAKE_GRACE
 
 
+def stale_failure(now: datetime, state: ControllerState | None) -> bool:
+    """Whether the recorded failure is old enough for a visitor's request to retry it."""
+    failure = state.failure if state is not None else None
+    return failure is not None and now - failure.at >= AUTOMATIC_RETRY_AFTER
+
+
 def decide_wait(
     now: datetime,
     settings: Settings,
@@ -101,9 +111,11 @@ def decide_wait(
 
     if reason is not None:
         return WaitDecision(answer=answer, not_a_visitor=reason, wants_wake=False, send_wake=False, phase=phase)
-    # A failed wake is retried by a person (the page's retry button) or by the wake backstop alarm, which
-    # counts WakeRequests: automatic retries from every page load would hide the failure from visitors.
-    send = phase is Phase.SLEEPING
+    # A fresh failure is retried by a person (the page's retry button) or by the wake backstop alarm, which
+    # counts WakeRequests: retries from every page load would hide the failure from visitors.
+    send = phase is Phase.SLEEPING or (
+        phase is Phase.FAILED and stale_failure(now, state) and not recently_sent(now, last_wake_sent)
+    )
     return WaitDecision(
         answer=answer,
         not_a_visitor=None,
