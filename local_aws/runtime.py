@@ -153,7 +153,7 @@ class LocalAws:
     def describe_service(self) -> dict[str, Any]:
         ecs = self.stack.endpoint.client("ecs")
         answer = ecs.describe_services(
-            cluster=self.stack.physical_ids["Cluster"], services=[self.stack.physical_ids["Service"]]
+            cluster=self.stack.outputs["ClusterName"], services=[self.stack.outputs["ServiceName"]]
         )
         service: dict[str, Any] = answer["services"][0]
         return service

@@ -70,11 +70,13 @@ class EcsSimulator:
 
     @property
     def cluster(self) -> str:
-        return self.stack.physical_ids["Cluster"]
+        # The template's outputs name what the scenario acts on: no logical id is assumed.
+        return self.stack.outputs["ClusterName"]
 
     @property
     def service_arn(self) -> str:
-        return self.stack.physical_ids["Service"]
+        name = self.stack.outputs["ServiceName"]
+        return f"arn:aws:ecs:{self.stack.endpoint.region}:{ACCOUNT_ID}:service/{self.cluster}/{name}"
 
     @property
     def cluster_arn(self) -> str:
