@@ -211,16 +211,19 @@ class ControllerMachine(RuleBasedStateMachine):
         world = self.world
         if "Wakes" in {m.name for m in decision.metrics}:
             self.wake_watch = world.now
-        if self.racy or self.unsettled:
-            # This reconcile repairs what the race or the operator left; checks resume from here.
-            self.racy = self.unsettled = False
-            self.wake_watch = None
-            return
+        # What any reconcile must leave, even right after a race or an operator's hand: the repairs.
         if world.healthy == 0:
             assert world.route is Route.WAKER, "no healthy target after a reconcile, yet traffic is not on the waker"
         phase = derive_phase(world.state, world.desired)
         if phase is Phase.AWAKE:
             assert world.route is Route.ECS and world.healthy > 0, "AWAKE on record but not serving"
+        if world.state.pinned_at(world.now):
+            assert world.desired > 0, "pinned, yet asleep after a reconcile"
+        if self.racy or self.unsettled:
+            # Strict checks resume from here; a wake the race or the operator disturbed is not tracked.
+            self.racy = self.unsettled = False
+            self.wake_watch = None
+            return
         if self.wake_watch is not None and world.now >= self.wake_watch + self.settings.wake_deadline:
             assert phase in (Phase.AWAKE, Phase.FAILED), (
                 f"endless spinner: a wake from {self.wake_watch} is {phase} at {world.now}"
