@@ -4,11 +4,13 @@ references resolved by CloudFormation, and an edited copy of the template gives 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from local_aws.clock import Clock
 from local_aws.endpoint import LocalEndpoint
 from local_aws.runtime import LocalAws
 from local_aws.stack import StackError, deploy
@@ -120,3 +122,12 @@ def test_a_template_that_is_not_one_is_a_clear_error(endpoint: LocalEndpoint, tm
         deploy(endpoint, template_path=broken)
     with pytest.raises(StackError, match="cannot read"):
         deploy(endpoint, template_path=tmp_path / "missing.yaml")
+
+
+def test_a_local_aws_that_cannot_build_stops_its_endpoint(tmp_path: Path) -> None:
+    broken = tmp_path / "template.yaml"
+    broken.write_text("Resources:\n  Odd:\n    Type: AWS::Serverless::Function\n    Properties: {}\n", encoding="utf-8")
+    threads_before = set(threading.enumerate())
+    with pytest.raises(StackError), LocalAws(template_path=broken, clock=Clock(speed=0)):
+        pass
+    assert set(threading.enumerate()) - threads_before == set()
