@@ -24,7 +24,6 @@ are recorded apart and must be repaired by the next reconcile.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -32,7 +31,6 @@ from botocore.exceptions import ClientError
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from tests.warmkeeper.helpers import ECS_TG_ARN, ENVIRONMENT
 from warmkeeper.adapters.aws import AwsClients, AwsGateway
 from warmkeeper.controller import run
 from warmkeeper.domain.decide import decide
@@ -432,10 +430,3 @@ class ControllerMachine(RuleBasedStateMachine):
             self._deliver(ReconcileTick(), None)
         self.racy = self.unsettled = False
         self._deliver(ReconcileTick(), None)
-
-
-def environment_with(ecs_tg: str = ECS_TG_ARN, **overrides: str) -> dict[str, str]:
-    return ENVIRONMENT | {"ECS_TARGET_GROUP_ARN": ecs_tg} | overrides
-
-
-__all__ = ["ControllerMachine", "WorldLike", "environment_with", "replace"]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from warmkeeper.domain.decide import decide
-from warmkeeper.domain.model import Action, Decision, Need, Observation, Observe, Trigger
+from warmkeeper.domain.model import Action, Decision, Observation, Observe, Trigger
 from warmkeeper.models.settings import Settings
 
 # No decision asks more than five times (one per kind of observation); more would be a bug.
@@ -29,6 +29,3 @@ def run(trigger: Trigger, now: datetime, settings: Settings, gateway: Gateway) -
             return outcome
         observed = gateway.observe(outcome.what, observed)
     raise RuntimeError(f"the decision for {trigger!r} kept asking for observations: {outcome!r}")
-
-
-__all__ = ["Need", "run"]
