@@ -63,6 +63,26 @@ def publish_emf(endpoint: LocalEndpoint, documents: Iterable[dict[str, Any]], at
     return sent
 
 
+def publish_queue_depths(endpoint: LocalEndpoint, queue_urls: Iterable[str], at: datetime) -> None:
+    """``AWS/SQS ApproximateNumberOfMessagesVisible`` of each queue, as SQS reports it to CloudWatch."""
+    sqs = endpoint.client("sqs")
+    cloudwatch = endpoint.client("cloudwatch")
+    for url in queue_urls:
+        depth = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        cloudwatch.put_metric_data(
+            Namespace="AWS/SQS",
+            MetricData=[
+                {
+                    "MetricName": "ApproximateNumberOfMessagesVisible",
+                    "Dimensions": [{"Name": "QueueName", "Value": url.rsplit("/", 1)[1]}],
+                    "Timestamp": at,
+                    "Value": float(depth["Attributes"]["ApproximateNumberOfMessages"]),
+                    "Unit": "Count",
+                }
+            ],
+        )
+
+
 @dataclass(frozen=True)
 class Evaluation:
     alarm: str

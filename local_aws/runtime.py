@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from local_aws.alb import AlbEmulator
 from local_aws.clock import Clock
-from local_aws.cloudwatch import AlarmEvaluator, Evaluation, publish_emf
+from local_aws.cloudwatch import AlarmEvaluator, Evaluation, publish_emf, publish_queue_depths
 from local_aws.endpoint import DOCKER_BRIDGE_GATEWAY, LOOPBACK, LocalEndpoint
 from local_aws.eventbus import Delivery, EventBus
 from local_aws.functions import Functions, Invocation, functions_for
@@ -124,6 +124,8 @@ class LocalAws:
         self.clock.on_minute(self._minute)
 
     def _minute(self, minute: datetime) -> None:
+        queues = [self.stack.physical_ids[q] for q in self.stack.resources_of_type("AWS::SQS::Queue")]
+        publish_queue_depths(self.stack.endpoint, queues, minute - timedelta(seconds=30))
         # CloudWatch evaluates first; its transitions reach the controller before the minute's schedule.
         for evaluation in self.alarms.evaluate_all(minute):
             if self.on_alarm is not None:

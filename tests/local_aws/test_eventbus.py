@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -70,6 +71,10 @@ def test_a_malformed_request_is_retried_then_dead_lettered(local: LocalAws) -> N
     assert [attempt.error is not None for attempt in delivery.attempts] == [True, True, True]
     assert "MalformedEventError" in str(delivery.result.error)
     assert delivery.dead_lettered
+    # A minute later the template's dead-letter alarm sees the queue's depth, as in AWS.
+    local.clock.advance(timedelta(minutes=1))
+    alarm = local.stack.endpoint.client("cloudwatch").describe_alarms(AlarmNames=["warmkeeper-dead-letters"])
+    assert alarm["MetricAlarms"][0]["StateValue"] == "ALARM"
     sqs = local.stack.endpoint.client("sqs")
     (message,) = sqs.receive_message(QueueUrl=local.stack.outputs["DeadLetterQueueUrl"])["Messages"]
     record = json.loads(message["Body"])
