@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from local_aws.endpoint import LocalEndpoint, scoped_environment
+from local_aws.endpoint import scoped_environment
 from local_aws.stack import LocalFunction, LocalStack
 
 
@@ -213,4 +213,4 @@ def functions_for(stack: LocalStack, containers: bool) -> Functions:
     return SamLocalFunctions(stack) if containers else InProcessFunctions(stack)
 
 
-__all__ = ["Functions", "InProcessFunctions", "Invocation", "LocalEndpoint", "SamLocalFunctions", "functions_for"]
+__all__ = ["Functions", "InProcessFunctions", "Invocation", "SamLocalFunctions", "functions_for"]

@@ -12,7 +12,6 @@ definition gives Caddy (``HEALTH_CHECK_PATH``), and serves pages for everything 
 from __future__ import annotations
 
 import importlib
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -272,8 +271,3 @@ class EcsSimulator:
             self._deployment_event("SERVICE_DEPLOYMENT_COMPLETED", deployment_id, "ECS deployment completed.")
             lines.append(f"deployment {deployment_id} COMPLETED with 0 tasks (the service stays at 0)")
         return lines
-
-
-def task_definition_family_revision(arn: str) -> str:
-    match = re.search(r"task-definition/(.+)$", arn)
-    return match.group(1) if match else arn
