@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,9 @@ from warmkeeper.models.settings import SettingsError, get_settings
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+# Most invocations (ignored events, repeated requests, reconcile ticks with nothing to do) publish no metric
+# by design; Powertools would warn about each one in the function's log.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 def _describe(action: Action) -> str:
