@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from heartbeat.domain.pings import MAX_PING_BYTES, PingVerdict, bearer_token, judge_ping, token_matches
-from heartbeat.domain.status import ObservedService, build_status
+from heartbeat.domain.status import ObservedService, build_status, public_failure_reason
 from heartbeat.domain.visitors import Answer, IncomingRequest, decide_wait, safe_return_path
 from heartbeat.settings import Settings, SettingsError, settings_from_env
 from warmkeeper_shared.state import ControllerState, Failure, FailureKind, Phase
@@ -48,7 +48,7 @@ def test_settings_defaults() -> None:
     assert SETTINGS.health_check_path == "/api/health"
     assert "ELB-HealthChecker" in SETTINGS.non_visitor_user_agents
     assert "/robots.txt" in SETTINGS.non_visitor_paths
-    assert SETTINGS.wake_deadline_minutes == 10
+    assert SETTINGS.wake_deadline_minutes == 5
 
 
 def test_empty_values_count_as_unset_and_lists_are_split() -> None:
@@ -225,5 +225,36 @@ def test_build_status(
     status = build_status(NOW, settings, state, observed)
     assert (status.state, status.ready, status.waking_for_seconds) == (phase, ready, waking_for)
     assert status.service == "City Guided"
-    assert status.wake_deadline_seconds == 600
+    assert status.wake_deadline_seconds == 300
     assert (status.failure_reason is not None) == (phase is Phase.FAILED)
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason", "public"),
+    [
+        (
+            FailureKind.TASK_STOPPED,
+            "CannotPullContainerError: pull image manifest has been retried 5 time(s): 123456789012.dkr.ecr...",
+            "The service's task stopped before it was ready (CannotPullContainerError).",
+        ),
+        (
+            FailureKind.TASK_STOPPED,
+            "Essential container in task exited",
+            "The service's task stopped before it was ready.",
+        ),
+        (
+            FailureKind.DEADLINE_PASSED,
+            "no healthy target 5 minutes after the wake started",
+            "The service did not become ready in time.",
+        ),
+        (
+            FailureKind.PLACEMENT_FAILURE,
+            "ResourceInitializationError: unable to pull secrets or registry auth: arn:aws:secretsmanager:...",
+            "AWS could not find capacity to start the service (ResourceInitializationError).",
+        ),
+    ],
+)
+def test_visitors_read_what_failed_without_ecs_details(kind: FailureKind, reason: str, public: str) -> None:
+    failure = Failure(kind=kind, reason=reason, at=NOW)
+    assert public_failure_reason(failure) == public
+    assert "123456789012" not in public and "arn:" not in public

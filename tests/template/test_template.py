@@ -286,6 +286,9 @@ def test_failed_invocations_end_in_the_dead_letter_queue_which_may_receive_them(
     assert sends and sends[0]["Resource"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
     policy = resources["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     assert policy["Principal"] == {"Service": "events.amazonaws.com"}
+    # Exactly the rules that feed the controller may drop their failed deliveries here.
+    allowed = {arn["Fn::GetAtt"][0] for arn in policy["Condition"]["ArnEquals"]["aws:SourceArn"]}
+    assert allowed == set(rules_to_controller(resources))
     alarm = resources["DeadLetterAlarm"]["Properties"]
     assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}
 
@@ -320,7 +323,10 @@ def test_wake_backstop_alarm_sees_alb_503s_and_waiting_visitors(raw: Template) -
     assert lb503["MetricName"] == "HTTPCode_ELB_503_Count"
     # Load balancer wide: with no registered target the 503 has no target-group dimension.
     assert [d["Name"] for d in lb503["Dimensions"]] == ["LoadBalancer"]
+    # A 502 is the waiter itself failing (a timeout): its wake request may not have gone out.
+    assert metric(alarm, "lb502")["MetricStat"]["Metric"]["MetricName"] == "HTTPCode_ELB_502_Count"
     assert metric(alarm, "wakerequests")["MetricStat"]["Metric"]["MetricName"] == "WakeRequests"
+    assert metric(alarm, "demand")["Expression"] == "FILL(lb503, 0) + FILL(lb502, 0) + FILL(wakerequests, 0)"
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert alarm["TreatMissingData"] == "notBreaching"
 
@@ -329,6 +335,15 @@ def test_wake_backstop_alarm_sees_alb_503s_and_waiting_visitors(raw: Template) -
 def test_alarm_names_are_per_stack(raw: Template, name: str) -> None:
     alarm_name = raw["Resources"][name]["Properties"]["AlarmName"]["Fn::Sub"]
     assert alarm_name.startswith("${AWS::StackName}-")
+
+
+def test_alarm_notifications_can_reach_the_topic(raw: Template) -> None:
+    # CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key alias/aws/sns.
+    topic = raw["Resources"]["AlertTopic"]["Properties"]
+    assert topic.get("KmsMasterKeyId") != "alias/aws/sns"
+    for name in ("DeadLetterAlarm", "WakeFailureAlarm"):
+        actions = raw["Resources"][name]["Properties"]["AlarmActions"]
+        assert actions == {"Fn::If": ["HasNotificationEmail", [{"Ref": "AlertTopic"}], {"Ref": "AWS::NoValue"}]}
 
 
 def test_controller_decisions_are_serialized_unless_the_account_cannot_reserve(raw: Template) -> None:

@@ -44,7 +44,7 @@ class Settings(BaseModel):
     health_check_path: str = Field(default="/api/health", pattern=r"^/")
     non_visitor_user_agents: CommaList = _DEFAULT_NON_VISITOR_USER_AGENTS
     non_visitor_paths: CommaList = _DEFAULT_NON_VISITOR_PATHS
-    wake_deadline_minutes: int = Field(default=10, ge=1, le=120)
+    wake_deadline_minutes: int = Field(default=5, ge=1, le=30)  # the template's WakeDeadlineMinutes
 
     @property
     def display_name(self) -> str:

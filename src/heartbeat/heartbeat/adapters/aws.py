@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_events import EventBridgeClient
 
-# A visitor waits on these calls: fail fast and let the page (and the backstop alarm) cover the rest.
-_BOTO_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2})
+# A visitor waits on these calls: fail fast and let the page (and the backstop alarm) cover the rest. At
+# most 2 attempts of 0.5 s to connect and 1 s to read: a waiting-page hit makes two calls, which then end
+# within 6 s, inside the function's 10 s timeout (a timeout would be a 502 and no wake request).
+_BOTO_CONFIG = Config(connect_timeout=0.5, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 2})
 # Rotation reaches Caddy only when its task restarts, so a few minutes of caching loses nothing.
 TOKEN_MAX_AGE_SECONDS = 300
 # Short enough that the waiting page notices a started or failed wake within a poll or two.

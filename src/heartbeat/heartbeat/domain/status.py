@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from heartbeat.settings import Settings
-from warmkeeper_shared.state import ControllerState, Phase, derive_phase
+from warmkeeper_shared.state import ControllerState, Failure, FailureKind, Phase, derive_phase
 from warmkeeper_shared.status import ServiceStatus
 
 
@@ -15,6 +16,27 @@ class ObservedService:
     desired_count: int
     running_count: int
     healthy_targets: int
+
+
+# What visitors read about a failed wake. The controller's full reason (ECS's stoppedReason, which can name
+# images, registries and accounts) stays in its record and logs for operators.
+_PUBLIC_REASONS = {
+    FailureKind.TASK_START_IMPAIRED: "The service's tasks cannot start",
+    FailureKind.PLACEMENT_FAILURE: "AWS could not find capacity to start the service",
+    FailureKind.CONFIGURATION_FAILURE: "The service's configuration keeps its task from starting",
+    FailureKind.DEPLOYMENT_FAILED: "The latest deployment failed and was rolled back",
+    FailureKind.TASK_STOPPED: "The service's task stopped before it was ready",
+    FailureKind.DEADLINE_PASSED: "The service did not become ready in time",
+}
+# An error class such as CannotPullContainerError or ResourceInitializationError at the start of a reason.
+_ERROR_CLASS = re.compile(r"^([A-Z][A-Za-z]{2,60}(?:Error|Exception|Exited|Failed))\b")
+
+
+def public_failure_reason(failure: Failure) -> str:
+    """A failure as visitors may read it: what went wrong, and ECS's error class when there is one."""
+    summary = _PUBLIC_REASONS.get(failure.kind, "The service could not be started")
+    error_class = _ERROR_CLASS.match(failure.reason.strip())
+    return f"{summary} ({error_class.group(1)})." if error_class else f"{summary}."
 
 
 def build_status(now: datetime, settings: Settings, state: ControllerState, observed: ObservedService) -> ServiceStatus:
@@ -32,7 +54,7 @@ def build_status(now: datetime, settings: Settings, state: ControllerState, obse
         healthy_targets=observed.healthy_targets,
         waking_for_seconds=waking_for,
         wake_deadline_seconds=int(timedelta(minutes=settings.wake_deadline_minutes).total_seconds()),
-        failure_reason=failure.reason if failure else None,
+        failure_reason=public_failure_reason(failure) if failure else None,
         failed_at=failure.at if failure else None,
         checked_at=now,
     )

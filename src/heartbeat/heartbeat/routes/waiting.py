@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler import ALBResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from heartbeat import wake
+from heartbeat.domain.status import public_failure_reason
 from heartbeat.domain.visitors import RETRY_AFTER_SECONDS, Answer, IncomingRequest, decide_wait, safe_return_path
 from heartbeat.http import accepts_html, header, json_response, query_string
 from heartbeat.observability import count, logger, now
@@ -56,7 +57,7 @@ def answer_for_the_service(app: ALBResolver) -> Response[str]:
         "Cache-Control": "no-store",
         paths.STATE_HEADER: decision.phase.value,
     }
-    failure = state.failure.reason if state is not None and state.failure is not None else None
+    failure = public_failure_reason(state.failure) if state is not None and state.failure is not None else None
     if decision.answer is Answer.PAGE:
         count("WaitingPageHits")
         page = PageView(
