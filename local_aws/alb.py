@@ -10,7 +10,7 @@ by priority, then the default action's weighted forward), and then:
   ALB fails open when none is healthy), or the ALB itself answers 503 when no target is registered.
 
 Like the ALB, it publishes ``RequestCount`` (per load balancer and per target group) and
-``HTTPCode_ELB_503_Count`` to the local CloudWatch, stamped with the scenario clock.
+``HTTPCode_ELB_503_Count`` / ``HTTPCode_ELB_502_Count`` to the local CloudWatch, stamped with the scenario clock.
 """
 
 from __future__ import annotations
@@ -194,6 +194,7 @@ class AlbEmulator:
         invocation = self.functions.invoke(function, event)
         if invocation.error is not None or not isinstance(invocation.payload, dict):
             # The ALB answers 502 when the function fails or returns something it cannot read.
+            self._count("HTTPCode_ELB_502_Count", None)
             return HttpResponse(502, {}, "502 Bad Gateway", name, invocation)
         payload = invocation.payload
         if multi:
