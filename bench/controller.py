@@ -80,6 +80,7 @@ def _scenarios(account: Any) -> list[tuple[str, str, str, Callable[[], None]]]:
         return arrange
 
     waking = {"wakeStartedAt": _ago(0.5)}
+    failed = {"failure": {"kind": "task-stopped", "reason": "CannotPullContainerError", "at": _ago(1)}}
     pinned = {"pinnedUntil": "2099-01-01T00:00:00Z"}
     just_woken = {"awakeSince": _ago(1)}
     return [
@@ -105,6 +106,9 @@ def _scenarios(account: Any) -> list[tuple[str, str, str, Callable[[], None]]]:
         ("ready (steady state, healthy target)", "ready", "service-steady-state", asleep(waking, healthy=True)),
         ("steady state, no wake under way", "", "service-steady-state", awake()),
         ("wake failure (task start impaired)", "", "service-task-start-impaired", asleep(waking)),
+        ("wake backstop, failure < 5 min old (no retry)", "", "wake-alarm-to-alarm", asleep(failed)),
+        ("wake requested, failure: retried", "", "wake-requested", asleep(failed)),
+        ("stopped task, awake, a target still healthy", "", "task-stopped", awake()),
         ("pin (awake)", "", "pin-requested", awake()),
         ("pin (asleep: wakes)", "", "pin-requested", asleep()),
         ("unpin", "", "unpin-requested", awake(state=pinned)),

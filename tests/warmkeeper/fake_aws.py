@@ -22,6 +22,8 @@ FAULTS = {
     "throttling": ("ThrottlingException", 400),
     "server-error": ("InternalFailure", 500),
     "access-denied": ("AccessDeniedException", 400),
+    # What UpdateService answers for a task definition it cannot use.
+    "invalid-parameter": ("InvalidParameterException", 400),
 }
 
 
@@ -34,8 +36,47 @@ def fault(kind: str, operation: str) -> ClientError:
     return ClientError(response, operation)
 
 
-@dataclass
-class World:
+@dataclass(kw_only=True)
+class FaultyCalls:
+    """Counts every call, injects faults, runs the write-time checks: shared by both worlds.
+
+    Two kinds of fault: one armed for a single call (``arm_fault``: the index of the call from now, then
+    it is gone), and persistent ones (``persistent_faults``: operation -> kind) that fail every call of
+    that operation until removed, like an IAM policy or a task definition that is wrong.
+    """
+
+    calls: list[str] = field(default_factory=list)
+    # Fail the call with this index (0-based, counted from arm_fault) with this kind.
+    fault_at: tuple[int, str] | None = None
+    calls_since_armed: int = 0
+    persistent_faults: dict[str, str] = field(default_factory=dict)
+    # Whether the last armed single fault fired (a persistent one is not counted here).
+    armed_fault_fired: bool = False
+    # Called with (operation, params) before each write is applied; raises AssertionError to flag.
+    write_checks: list[Callable[[str, dict[str, Any]], None]] = field(default_factory=list)
+
+    def arm_fault(self, at: int, kind: str) -> None:
+        self.fault_at = (at, kind)
+        self.calls_since_armed = 0
+        self.armed_fault_fired = False
+
+    def before_call(self, operation: str, params: dict[str, Any]) -> None:
+        self.calls.append(operation)
+        index = self.calls_since_armed
+        self.calls_since_armed += 1
+        if self.fault_at is not None and self.fault_at[0] == index:
+            kind = self.fault_at[1]
+            self.fault_at = None
+            self.armed_fault_fired = True
+            raise fault(kind, operation)
+        if operation in self.persistent_faults:
+            raise fault(self.persistent_faults[operation], operation)
+        for check in self.write_checks:
+            check(operation, params)
+
+
+@dataclass(kw_only=True)
+class World(FaultyCalls):
     """The AWS state the controller acts on, plus what the test knows about it."""
 
     now: datetime = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -43,14 +84,10 @@ class World:
     healthy: int = 1
     deploying: bool = False
     alarms: dict[str, str] = field(default_factory=lambda: {"warmkeeper-idle": "OK", "warmkeeper-wake": "OK"})
+    # StateUpdatedTimestamp of each alarm: when set_alarm last changed it.
+    alarms_changed: dict[str, datetime] = field(default_factory=dict)
     weights: dict[str, int] = field(default_factory=lambda: {ECS_TG_ARN: 1, WAKER_TG_ARN: 0})
     parameter: str = "{}"
-    calls: list[str] = field(default_factory=list)
-    # Fail the call with this index (0-based, counted from arm_fault) with this kind.
-    fault_at: tuple[int, str] | None = None
-    calls_since_armed: int = 0
-    # Called with (operation, params) before each write is applied; raises AssertionError to flag.
-    write_checks: list[Callable[[str, dict[str, Any]], None]] = field(default_factory=list)
 
     @property
     def route(self) -> Route | None:
@@ -64,21 +101,6 @@ class World:
     @property
     def state(self) -> ControllerState:
         return parse_state(self.parameter)
-
-    def arm_fault(self, at: int, kind: str) -> None:
-        self.fault_at = (at, kind)
-        self.calls_since_armed = 0
-
-    def before_call(self, operation: str, params: dict[str, Any]) -> None:
-        self.calls.append(operation)
-        index = self.calls_since_armed
-        self.calls_since_armed += 1
-        if self.fault_at is not None and self.fault_at[0] == index:
-            kind = self.fault_at[1]
-            self.fault_at = None
-            raise fault(kind, operation)
-        for check in self.write_checks:
-            check(operation, params)
 
     def clients(self) -> AwsClients:
         return AwsClients(
@@ -100,6 +122,8 @@ class World:
         return self.alarms[name]
 
     def set_alarm(self, name: str, value: str) -> None:
+        if self.alarms.get(name) != value:
+            self.alarms_changed[name] = self.now
         self.alarms[name] = value
 
     def set_desired(self, count: int) -> None:
@@ -176,7 +200,11 @@ class _CloudWatch:
         self.world.before_call("cloudwatch:DescribeAlarms", {"AlarmNames": AlarmNames})
         return {
             "MetricAlarms": [
-                {"AlarmName": name, "StateValue": self.world.alarms[name]}
+                {
+                    "AlarmName": name,
+                    "StateValue": self.world.alarms[name],
+                    "StateUpdatedTimestamp": self.world.alarms_changed.get(name, datetime(2026, 11, 1, tzinfo=UTC)),
+                }
                 for name in AlarmNames
                 if name in self.world.alarms
             ],

@@ -67,7 +67,10 @@ class RecordingGateway:
             Observe.ROUTE: "weights",
             Observe.HEALTH: "healthy_targets",
         }
-        return replace(observed, **{fields[w]: getattr(self.world, fields[w]) for w in what})
+        updates = {fields[w]: getattr(self.world, fields[w]) for w in what}
+        if Observe.ALARMS in what:
+            updates["alarms_changed"] = self.world.alarms_changed  # the same DescribeAlarms call
+        return replace(observed, **updates)
 
     def perform(self, action: Action) -> None:
         self.actions.append(action)

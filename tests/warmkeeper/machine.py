@@ -5,7 +5,9 @@ alarm), heartbeats, operators (pin, unpin, sleep, scaling by hand), deployments 
 tasks that start, crash or cannot start. EventBridge: every event goes to a pending list from which the
 test delivers in any order, duplicates, drops, delivers late, or delivers two at once with the first one
 acting on stale reads (what happens without reserved concurrency). AWS: any call can fail (throttling,
-5xx, access denied); Lambda then retries the event or gives it to the dead-letter queue.
+5xx, access denied); Lambda then retries the event or gives it to the dead-letter queue. And for a
+stretch of steps UpdateService can fail every time (a policy without ecs:UpdateService, a task
+definition ECS refuses), which no retry fixes.
 
 Invariants, checked after every step:
 1. No black hole: desiredCount 0 never leaves traffic on ECS; traffic never goes to ECS without a
@@ -15,7 +17,9 @@ Invariants, checked after every step:
    anything but an operator's sleep) while the idle alarm says there was activity or inside the minimum
    awake time (checked at the UpdateService call).
 3. Liveness: a wake ends AWAKE (traffic on a healthy target) or FAILED (visible in the record) by the
-   first reconcile after its deadline.
+   first reconcile after its deadline, timed from the wake's *first* start (a wake redone or re-recorded
+   is the same wake until it ends), also when that reconcile itself fails on a persistent fault. An
+   automatic wake (backstop alarm, reconcile) never retries a failure younger than AUTOMATIC_RETRY_AFTER.
 4. Idempotence: delivering the same event again right away changes nothing.
 
 Races between two unserialized invocations can break 1 and 2 for a moment (a pin racing a sleep); they
@@ -49,10 +53,18 @@ from warmkeeper.domain.model import (
     TaskStopped,
     Trigger,
     UnpinRequested,
+    WakeOrigin,
     WakeRequested,
 )
 from warmkeeper.models.settings import Settings
-from warmkeeper_shared.state import ControllerState, FailureKind, Phase, Route, derive_phase
+from warmkeeper_shared.state import (
+    AUTOMATIC_RETRY_AFTER,
+    ControllerState,
+    FailureKind,
+    Phase,
+    Route,
+    derive_phase,
+)
 
 IDLE, WAKE = "warmkeeper-idle", "warmkeeper-wake"
 TASK_START = timedelta(minutes=1)
@@ -65,6 +77,8 @@ class WorldLike(Protocol):
     calls: list[str]
     write_checks: list[Any]
     fault_at: tuple[int, str] | None
+    armed_fault_fired: bool
+    persistent_faults: dict[str, str]
 
     @property
     def desired(self) -> int: ...
@@ -122,7 +136,10 @@ class ControllerMachine(RuleBasedStateMachine):
         self.last_waker_hit = self.world.now - timedelta(hours=1)
         self.deploy_started: datetime | None = None
         self.broken = False
+        # When the wake under way first started; kept until it ends AWAKE or visibly FAILED.
         self.wake_watch: datetime | None = None
+        # The record as the running decision found it (before its own writes).
+        self.state_before = self.world.state
         self.world.write_checks.append(self._check_write)
 
     # ------------------------------------------------------------ instrumentation
@@ -148,6 +165,17 @@ class ControllerMachine(RuleBasedStateMachine):
                 self.scaled_up_at = world.now
             if count > 0 and world.desired == 0:
                 self.woken_at = world.now
+            if count > 0 and self._automatic() and self._fresh_failure(self.state_before):
+                self._flag("an automatic wake retried a fresh failure")
+
+    def _automatic(self) -> bool:
+        running = self.running
+        return isinstance(running, ReconcileTick) or (
+            isinstance(running, WakeRequested) and running.origin is WakeOrigin.WAKE_ALARM
+        )
+
+    def _fresh_failure(self, state: ControllerState) -> bool:
+        return state.failure is not None and self.world.now < state.failure.at + AUTOMATIC_RETRY_AFTER
 
     def _check_sleep(self) -> None:
         world = self.world
@@ -166,6 +194,8 @@ class ControllerMachine(RuleBasedStateMachine):
 
     def _deliver(self, trigger: Trigger, fault: tuple[int, str] | None) -> Decision | None:
         self.world.fault_at = None
+        self.world.armed_fault_fired = False
+        self.state_before = self.world.state
         if fault is not None:
             self.world.arm_fault(*fault)
         self.running = trigger
@@ -192,37 +222,40 @@ class ControllerMachine(RuleBasedStateMachine):
 
     def _after(self, trigger: Trigger, decision: Decision) -> None:
         state = self.world.state
-        if derive_phase(state, self.world.desired) in (Phase.AWAKE, Phase.FAILED):
+        phase = derive_phase(state, self.world.desired)
+        metrics = {m.name for m in decision.metrics}
+        if phase in (Phase.AWAKE, Phase.FAILED) or "WakeFailures" in metrics:
+            # The wake ended: in service, or as a visible failure (a retry right after is a new wake).
             self.wake_watch = None
-        elif state.wake_started_at is not None and self.wake_watch is None:
-            self.wake_watch = state.wake_started_at
-        if decision.outcome in ("woke", "wake-retried", "wake-recorded") or (
-            isinstance(trigger, PinRequested) and "Wakes" in {m.name for m in decision.metrics}
-        ):
-            self.wake_watch = self.world.now
+        if self.wake_watch is None and (phase is Phase.WAKING or "Wakes" in metrics):
+            # The first start only: a wake that is redone or re-recorded keeps its deadline.
+            self.wake_watch = state.wake_started_at or self.world.now
         if isinstance(trigger, SleepRequested) and decision.outcome == "slept":
             self.wake_watch = None
         if isinstance(trigger, ReconcileTick):
-            self._after_reconcile(decision)
+            self._after_reconcile()
 
-    def _after_reconcile(self, decision: Decision) -> None:
+    def _after_reconcile(self) -> None:
         world = self.world
-        if "Wakes" in {m.name for m in decision.metrics}:
-            self.wake_watch = world.now
         # What any reconcile must leave, even right after a race or an operator's hand: the repairs.
         if world.healthy == 0:
             assert world.route is Route.WAKER, "no healthy target after a reconcile, yet traffic is not on the waker"
         phase = derive_phase(world.state, world.desired)
         if phase is Phase.AWAKE:
             assert world.route is Route.ECS and world.healthy > 0, "AWAKE on record but not serving"
-        if world.state.pinned_at(world.now):
+        if world.state.pinned_at(world.now) and not self._fresh_failure(world.state):
             assert world.desired > 0, "pinned, yet asleep after a reconcile"
         if self.racy or self.unsettled:
             # Strict checks resume from here; a wake the race or the operator disturbed is not tracked.
             self.racy = self.unsettled = False
             self.wake_watch = None
             return
+        self._check_liveness()
+
+    def _check_liveness(self) -> None:
+        world = self.world
         if self.wake_watch is not None and world.now >= self.wake_watch + self.settings.wake_deadline:
+            phase = derive_phase(world.state, world.desired)
             assert phase in (Phase.AWAKE, Phase.FAILED), (
                 f"endless spinner: a wake from {self.wake_watch} is {phase} at {world.now}"
             )
@@ -296,7 +329,7 @@ class ControllerMachine(RuleBasedStateMachine):
         if wake != world.alarm(WAKE):
             world.set_alarm(WAKE, wake)
             if wake == "ALARM":
-                self._enqueue(WakeRequested("wake-alarm", WAKE))
+                self._enqueue(WakeRequested(WakeOrigin.WAKE_ALARM, WAKE))
 
     @rule()
     def visitor(self) -> None:
@@ -306,7 +339,7 @@ class ControllerMachine(RuleBasedStateMachine):
         else:
             # The waiting page asks for a wake; the backstop alarm counts the hit.
             self.last_waker_hit = world.now
-            self._enqueue(WakeRequested("request", "waiting-page"))
+            self._enqueue(WakeRequested(WakeOrigin.REQUEST, "waiting-page"))
         self._alarms()
 
     @rule()
@@ -375,7 +408,10 @@ class ControllerMachine(RuleBasedStateMachine):
             return
         before = self._snapshot()
         again = self._deliver(trigger, None)
-        assert again is not None
+        if again is None:
+            # Only a persistent fault may fail a repeat that ran clean the first time.
+            assert self.world.persistent_faults, f"delivering {trigger!r} again failed"
+            return
         assert self._snapshot() == before, f"delivering {trigger!r} twice changed {before} to {self._snapshot()}"
 
     @precondition(lambda self: self.pending)
@@ -401,6 +437,8 @@ class ControllerMachine(RuleBasedStateMachine):
         try:
             for action in outcome.actions:
                 gateway.perform(action)
+        except ClientError:
+            pass  # a persistent fault: this invocation fails and its event is retried or kept in the DLQ
         finally:
             self.in_race = False
             self.running = None
@@ -409,7 +447,20 @@ class ControllerMachine(RuleBasedStateMachine):
 
     @rule(fault=faults)
     def reconcile_tick(self, fault: tuple[int, str] | None) -> None:
-        self._deliver(ReconcileTick(), fault)
+        decision = self._deliver(ReconcileTick(), fault)
+        if decision is None and not self.world.armed_fault_fired and not (self.racy or self.unsettled):
+            # Only a persistent fault stopped it: the tick happened, and a wake past its deadline must
+            # already be visible as failed (a failure that can be recorded without the failing call).
+            self._check_liveness()
+
+    @rule(kind=st.sampled_from(["access-denied", "invalid-parameter"]))
+    def update_service_keeps_failing(self, kind: str) -> None:
+        self.world.persistent_faults["ecs:UpdateService"] = kind
+
+    @precondition(lambda self: self.world.persistent_faults)
+    @rule()
+    def update_service_repaired(self) -> None:
+        self.world.persistent_faults.clear()
 
     # ------------------------------------------------------------ invariants
 
@@ -426,6 +477,7 @@ class ControllerMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         # Let the world settle: a reconcile after everything ends must leave a consistent picture.
+        self.world.persistent_faults.clear()
         if self.racy or self.unsettled:
             self._deliver(ReconcileTick(), None)
         self.racy = self.unsettled = False

@@ -7,14 +7,15 @@ sees the API parameters before the request is built.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
 import boto3
+from moto.cloudwatch.models import cloudwatch_backends
 
-from tests.warmkeeper.fake_aws import fault
-from tests.warmkeeper.helpers import REGION
+from tests.warmkeeper.fake_aws import FaultyCalls
+from tests.warmkeeper.helpers import ACCOUNT, REGION
 from tests.warmkeeper.moto_account import MotoAccount, _client
 from warmkeeper.adapters.aws import RETRY_CONFIG, AwsClients
 from warmkeeper_shared.state import ControllerState, Route, parse_state
@@ -22,14 +23,10 @@ from warmkeeper_shared.state import ControllerState, Route, parse_state
 AlarmValue = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
 
 
-@dataclass
-class MotoWorld:
+@dataclass(kw_only=True)
+class MotoWorld(FaultyCalls):
     account: MotoAccount
     now: datetime = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-    calls: list[str] = field(default_factory=list)
-    write_checks: list[Any] = field(default_factory=list)
-    fault_at: tuple[int, str] | None = None
-    calls_since_armed: int = 0
     _force: bool = False
 
     def reset(self) -> None:
@@ -40,6 +37,8 @@ class MotoWorld:
         self.account.simulate_deployment("COMPLETED")
         for name in ("warmkeeper-idle", "warmkeeper-wake"):
             self.account.set_alarm(name, "OK")
+            self._stamp(name, self.now - timedelta(days=1))
+        self.persistent_faults.clear()
         self.account.put_state({})
 
     # ------------------------------------------------------------ reading
@@ -90,7 +89,15 @@ class MotoWorld:
         self.now += timedelta(minutes=minutes)
 
     def set_alarm(self, name: str, value: str) -> None:
+        changed = self.alarm(name) != value
         self.account.set_alarm(name, cast(AlarmValue, value))
+        if changed:
+            self._stamp(name, self.now)
+
+    def _stamp(self, name: str, at: datetime) -> None:
+        # moto stamps a state change with the wall clock; the world runs on its own clock.
+        alarm = cloudwatch_backends[ACCOUNT][REGION].alarms[name]
+        alarm.state_updated_timestamp = at.astimezone(UTC).replace(tzinfo=None)
 
     def set_desired(self, count: int) -> None:
         self.account.set_desired_count(count)
@@ -106,20 +113,8 @@ class MotoWorld:
 
     # ------------------------------------------------------------ the controller's clients
 
-    def arm_fault(self, at: int, kind: str) -> None:
-        self.fault_at = (at, kind)
-        self.calls_since_armed = 0
-
     def before_call(self, operation: str, params: dict[str, Any]) -> None:
-        self.calls.append(operation)
-        index = self.calls_since_armed
-        self.calls_since_armed += 1
-        if self.fault_at is not None and self.fault_at[0] == index:
-            kind = self.fault_at[1]
-            self.fault_at = None
-            raise fault(kind, operation)
-        for check in self.write_checks:
-            check(operation, params)
+        super().before_call(operation, params)
         self._force = operation == "ecs:UpdateService" and bool(params.get("forceNewDeployment"))
 
     def after_update(self) -> None:

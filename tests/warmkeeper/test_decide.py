@@ -30,6 +30,7 @@ from warmkeeper.domain.model import (
     TaskStopped,
     Trigger,
     UnpinRequested,
+    WakeOrigin,
     WakeRequested,
     Weights,
 )
@@ -54,6 +55,8 @@ class World:
     wake_alarm: str = "OK"
     route: Route | None = Route.ECS
     healthy: int = 1
+    # When the idle alarm last changed state (its StateUpdatedTimestamp); long ago by default.
+    idle_changed: datetime | None = field(default_factory=lambda: ago(600))
 
     def observation(self) -> Observation:
         ecs, waker = {Route.ECS: (1, 0), Route.WAKER: (0, 1), None: (1, 1)}[self.route]
@@ -61,6 +64,7 @@ class World:
             state=self.state,
             service=ServiceView(self.desired, self.desired if self.healthy else 0, self.deploying),
             alarms={"warmkeeper-idle": self.idle, "warmkeeper-wake": self.wake_alarm},
+            alarms_changed={"warmkeeper-idle": self.idle_changed, "warmkeeper-wake": ago(600)},
             weights=Weights(ecs, waker),
             healthy_targets=self.healthy,
         )
@@ -68,6 +72,10 @@ class World:
 
 ASLEEP: Any = {"desired": 0, "route": Route.WAKER, "healthy": 0}
 WAKING = ControllerState(wake_started_at=ago(1))
+FRESH = Failure(kind=FailureKind.TASK_STOPPED, reason="CannotPullContainerError", at=ago(2))
+OLD = Failure(kind=FailureKind.TASK_STOPPED, reason="CannotPullContainerError", at=ago(6))
+DEADLINE = Failure(kind=FailureKind.DEADLINE_PASSED, reason="the wake did not finish within 5 minutes", at=NOW)
+MIN_AWAKE_0 = {"MIN_AWAKE_MINUTES": "0"}
 
 
 def st(**kw: object) -> ControllerState:
@@ -83,6 +91,7 @@ class Row:
     actions: list[Action]
     reads: set[Observe]
     metrics: set[str] = field(default_factory=set)
+    env: dict[str, str] = field(default_factory=dict)  # settings that differ from the template's defaults
 
 
 ROWS = [
@@ -263,16 +272,16 @@ ROWS = [
     # ---- wake
     Row(
         "wake: asleep, restores the count before sleep",
-        WakeRequested("request"),
+        WakeRequested(WakeOrigin.REQUEST),
         World(state=st(count_before_sleep=2), **ASLEEP),
         "woke",
         [SaveState(st(count_before_sleep=2, wake_started_at=NOW)), SetDesiredCount(2)],
-        {S, SV},
+        {S, SV, RT},
         {"Wakes"},
     ),
     Row(
         "wake: repeated while waking does nothing",
-        WakeRequested("request"),
+        WakeRequested(WakeOrigin.REQUEST),
         World(state=WAKING, route=Route.WAKER, healthy=0),
         "wake-in-progress",
         [],
@@ -280,16 +289,16 @@ ROWS = [
     ),
     Row(
         "wake: backstop alarm wakes too",
-        WakeRequested("wake-alarm"),
+        WakeRequested(WakeOrigin.WAKE_ALARM),
         World(**ASLEEP),
         "woke",
         [SaveState(st(wake_started_at=NOW)), SetDesiredCount(1)],
-        {S, SV},
+        {S, SV, RT},
         {"Wakes"},
     ),
     Row(
         "wake: retries after a failure with a new deployment",
-        WakeRequested("request"),
+        WakeRequested(WakeOrigin.REQUEST),
         World(
             route=Route.WAKER,
             healthy=0,
@@ -299,23 +308,36 @@ ROWS = [
             ),
         ),
         "wake-retried",
-        [SaveState(st(wake_started_at=NOW)), SetDesiredCount(1, force_new_deployment=True)],
+        [
+            SaveState(
+                st(
+                    wake_started_at=NOW,
+                    failure=Failure(kind=FailureKind.TASK_START_IMPAIRED, reason="impaired", at=ago(2)),
+                )
+            ),
+            SetDesiredCount(1, force_new_deployment=True),
+            SaveState(st(wake_started_at=NOW)),
+        ],
         {S, SV},
         {"Wakes"},
     ),
     Row(
-        "wake: past its deadline is reported then retried",
-        WakeRequested("request"),
+        "wake: past its deadline is reported, then retried; the failure stays on record until ECS accepts",
+        WakeRequested(WakeOrigin.REQUEST),
         World(route=Route.WAKER, healthy=0, state=st(wake_started_at=ago(6))),
         "wake-retried",
-        [SaveState(st(wake_started_at=NOW)), SetDesiredCount(1, force_new_deployment=True)],
+        [
+            SaveState(st(wake_started_at=NOW, failure=DEADLINE)),
+            SetDesiredCount(1, force_new_deployment=True),
+            SaveState(st(wake_started_at=NOW)),
+        ],
         {S, SV},
         {"Wakes", "WakeFailures"},
     ),
-    Row("wake: already awake", WakeRequested("request"), World(), "already-awake", [], {S, SV, RT}),
+    Row("wake: already awake", WakeRequested(WakeOrigin.REQUEST), World(), "already-awake", [], {S, SV, RT}),
     Row(
         "wake: healthy but on the waker (lost record) hands traffic back",
-        WakeRequested("request"),
+        WakeRequested(WakeOrigin.REQUEST),
         World(route=Route.WAKER),
         "traffic-restored",
         [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
@@ -324,7 +346,7 @@ ROWS = [
     ),
     Row(
         "wake: ECS starting without a record records the wake",
-        WakeRequested("request"),
+        WakeRequested(WakeOrigin.REQUEST),
         World(route=Route.WAKER, healthy=0),
         "wake-recorded",
         [SaveState(st(wake_started_at=NOW))],
@@ -341,7 +363,7 @@ ROWS = [
             SaveState(st(pinned_until=NOW + timedelta(hours=2), pinned_by="ops", wake_started_at=NOW)),
             SetDesiredCount(1),
         ],
-        {S, SV},
+        {S, SV, RT},
         {"Wakes"},
     ),
     Row(
@@ -456,7 +478,7 @@ ROWS = [
         World(),
         "failure-outside-wake",
         [],
-        {S},
+        {S, RT, HL},
     ),
     Row(
         "second failure keeps the first reason",
@@ -498,7 +520,7 @@ ROWS = [
         World(**ASLEEP),
         "failure-outside-wake",
         [],
-        {S},
+        {S, RT},
     ),
     Row(
         "deployment failed is reported",
@@ -514,7 +536,7 @@ ROWS = [
                 )
             )
         ],
-        {S},
+        {S, RT, HL},
         {"DeploymentFailures"},
     ),
     Row(
@@ -536,7 +558,21 @@ ROWS = [
         {S},
         {"DeploymentFailures", "WakeFailures"},
     ),
-    # ---- reconcile
+    Row(
+        "pin of a service whose wake passed its deadline reports it and retries",
+        PinRequested(NOW + timedelta(hours=1), "ops"),
+        World(route=Route.WAKER, healthy=0, state=st(wake_started_at=ago(6))),
+        "pinned",
+        [
+            SaveState(
+                st(wake_started_at=NOW, pinned_until=NOW + timedelta(hours=1), pinned_by="ops", failure=DEADLINE)
+            ),
+            SetDesiredCount(1, force_new_deployment=True),
+            SaveState(st(wake_started_at=NOW, pinned_until=NOW + timedelta(hours=1), pinned_by="ops")),
+        ],
+        {S, SV},
+        {"Wakes", "WakeFailures"},
+    ),
     Row("reconcile: awake and in sync", ReconcileTick(), World(), "in-sync", [], ALL),
     Row("reconcile: asleep and in sync", ReconcileTick(), World(idle="ALARM", **ASLEEP), "in-sync", [], ALL),
     Row(
@@ -630,11 +666,11 @@ ROWS = [
         {"Wakes", "ReconcileRepairs"},
     ),
     Row(
-        "reconcile: a wake undone by hand is redone",
+        "reconcile: a wake undone by hand is redone, its deadline still from its first start",
         ReconcileTick(),
         World(state=WAKING, **ASLEEP),
         "reconciled",
-        [SaveState(st(wake_started_at=NOW)), SetDesiredCount(1)],
+        [SetDesiredCount(1)],
         ALL,
         {"Wakes", "ReconcileRepairs"},
     ),
@@ -694,10 +730,201 @@ ROWS = [
 ]
 
 
+# Rows added by the review of the first version; each failed before its fix.
+ROWS += [
+    # ---- liveness: a wake whose tasks never came is a failure, not re-armed forever
+    Row(
+        "reconcile: a wake undone past its deadline is a visible failure, not re-armed",
+        ReconcileTick(),
+        World(state=st(wake_started_at=ago(6)), **ASLEEP),
+        "reconciled",
+        [SaveState(st(failure=DEADLINE))],
+        ALL,
+        {"WakeFailures"},
+    ),
+    Row(
+        "reconcile: wake backstop still in ALARM does not retry a fresh failure",
+        ReconcileTick(),
+        World(wake_alarm="ALARM", state=st(failure=FRESH), **ASLEEP),
+        "in-sync",
+        [],
+        ALL,
+    ),
+    Row(
+        "reconcile: wake backstop still in ALARM keeps a fresh deadline failure of an undone wake",
+        ReconcileTick(),
+        World(wake_alarm="ALARM", state=st(wake_started_at=ago(6)), **ASLEEP),
+        "reconciled",
+        [SaveState(st(failure=DEADLINE))],
+        ALL,
+        {"WakeFailures"},
+    ),
+    Row(
+        "reconcile: wake backstop still in ALARM retries a failure older than 5 minutes",
+        ReconcileTick(),
+        World(wake_alarm="ALARM", state=st(failure=OLD), **ASLEEP),
+        "reconciled",
+        [SaveState(st(wake_started_at=NOW)), SetDesiredCount(1)],
+        ALL,
+        {"Wakes", "ReconcileRepairs"},
+    ),
+    Row(
+        "reconcile: pinned but asleep does not retry a fresh failure either",
+        ReconcileTick(),
+        World(state=st(pinned_until=NOW + timedelta(hours=1), failure=FRESH), **ASLEEP),
+        "in-sync",
+        [],
+        ALL,
+    ),
+    # ---- automatic wakes wait AUTOMATIC_RETRY_AFTER; explicit requests retry at once (row above)
+    Row(
+        "wake backstop does not retry a fresh failure (one read)",
+        WakeRequested(WakeOrigin.WAKE_ALARM),
+        World(route=Route.WAKER, healthy=0, state=st(wake_started_at=ago(3), failure=FRESH)),
+        "retry-deferred",
+        [],
+        {S},
+    ),
+    Row(
+        "wake backstop retries a failure older than 5 minutes",
+        WakeRequested(WakeOrigin.WAKE_ALARM),
+        World(route=Route.WAKER, healthy=0, state=st(wake_started_at=ago(7), failure=OLD)),
+        "wake-retried",
+        [
+            SaveState(st(wake_started_at=NOW, failure=OLD)),
+            SetDesiredCount(1, force_new_deployment=True),
+            SaveState(st(wake_started_at=NOW)),
+        ],
+        {S, SV},
+        {"Wakes"},
+    ),
+    Row(
+        "wake backstop past the deadline reports the failure and does not retry it",
+        WakeRequested(WakeOrigin.WAKE_ALARM),
+        World(route=Route.WAKER, healthy=0, state=st(wake_started_at=ago(6))),
+        "wake-failed",
+        [SaveState(st(wake_started_at=ago(6), failure=DEADLINE))],
+        {S},
+        {"WakeFailures"},
+    ),
+    Row(
+        "explicit wake retries a fresh failure of a sleeping service at once",
+        WakeRequested(WakeOrigin.REQUEST),
+        World(state=st(failure=FRESH), **ASLEEP),
+        "woke",
+        [SaveState(st(wake_started_at=NOW, failure=FRESH)), SetDesiredCount(1), SaveState(st(wake_started_at=NOW))],
+        {S, SV, RT},
+        {"Wakes"},
+    ),
+    # ---- safety: an idle alarm that stayed in ALARM through the sleep is no proof right after a wake
+    Row(
+        "reconcile (min awake 0): alarm in ALARM since before the wake does not sleep right after ready",
+        ReconcileTick(),
+        World(idle="ALARM", idle_changed=ago(30), state=st(awake_since=ago(1))),
+        "in-sync",
+        [],
+        ALL,
+        env=MIN_AWAKE_0,
+    ),
+    Row(
+        "reconcile (min awake 0): stale alarm, awake longer than the idle window plus the lag, sleeps",
+        ReconcileTick(),
+        World(idle="ALARM", idle_changed=ago(30), state=st(awake_since=ago(8))),
+        "slept",
+        [RouteTraffic(Route.WAKER), SetDesiredCount(0)],
+        ALL,
+        {"Sleeps"},
+        env=MIN_AWAKE_0,
+    ),
+    Row(
+        "reconcile (min awake 0): alarm went to ALARM after the wake sleeps",
+        ReconcileTick(),
+        World(idle="ALARM", idle_changed=ago(1), state=st(awake_since=ago(7))),
+        "slept",
+        [RouteTraffic(Route.WAKER), SetDesiredCount(0)],
+        ALL,
+        {"Sleeps"},
+        env=MIN_AWAKE_0,
+    ),
+    Row(
+        "deployment completed (min awake 0) with an alarm in ALARM since before the wake: no sleep",
+        DeploymentCompleted("d"),
+        World(idle="ALARM", idle_changed=ago(30), state=st(awake_since=ago(1))),
+        "sleep-skipped",
+        [],
+        {AL, S},
+        env=MIN_AWAKE_0,
+    ),
+    Row(
+        "idle alarm event (min awake 0) is a fresh transition: sleeps",
+        IdleAlarmed(),
+        World(idle="ALARM", idle_changed=ago(0.1), state=st(awake_since=ago(1))),
+        "slept",
+        [RouteTraffic(Route.WAKER), SetDesiredCount(0)],
+        {AL, S, SV},
+        {"Sleeps"},
+        env=MIN_AWAKE_0,
+    ),
+    # ---- no black hole: failures of an awake service, a wake of a service scaled to 0 by hand
+    Row(
+        "stopped task of an awake service, no healthy target left: traffic to the waker at once",
+        TaskStopped("t", "Essential container in task exited", ago(30)),
+        World(healthy=0),
+        "traffic-to-waker",
+        [RouteTraffic(Route.WAKER), SaveState(st(wake_started_at=NOW))],
+        {S, RT, HL, SV},
+        {"ReconcileRepairs"},
+    ),
+    Row(
+        "task start impaired of an awake service, no healthy target: traffic to the waker, visibly failed",
+        ServiceTrouble(FailureKind.TASK_START_IMPAIRED, "impaired"),
+        World(healthy=0),
+        "traffic-to-waker",
+        [
+            RouteTraffic(Route.WAKER),
+            SaveState(
+                st(
+                    wake_started_at=NOW,
+                    failure=Failure(kind=FailureKind.TASK_START_IMPAIRED, reason="impaired", at=NOW),
+                )
+            ),
+        ],
+        {S, RT, HL, SV},
+        {"ReconcileRepairs", "WakeFailures"},
+    ),
+    Row(
+        "stopped task of an awake service, another target healthy: only logged",
+        TaskStopped("t", "Essential container in task exited", ago(30)),
+        World(),
+        "failure-outside-wake",
+        [],
+        {S, RT, HL},
+    ),
+    Row(
+        "stopped task of a service scaled to 0 by hand with traffic on ECS: traffic to the waker",
+        TaskStopped("t", "Scaling activity", ago(30)),
+        World(desired=0, healthy=0),
+        "traffic-to-waker",
+        [RouteTraffic(Route.WAKER)],
+        {S, RT, HL, SV},
+        {"ReconcileRepairs"},
+    ),
+    Row(
+        "wake of a service scaled to 0 by hand with traffic on ECS: waker first",
+        WakeRequested(WakeOrigin.REQUEST),
+        World(desired=0, route=Route.ECS, healthy=0),
+        "woke",
+        [RouteTraffic(Route.WAKER), SaveState(st(wake_started_at=NOW)), SetDesiredCount(1)],
+        {S, SV, RT},
+        {"Wakes", "ReconcileRepairs"},
+    ),
+]
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
 def test_decision_table(row: Row) -> None:
     gateway = RecordingGateway(row.world.observation())
-    decision = run(row.trigger, NOW, settings(), gateway)
+    decision = run(row.trigger, NOW, settings(**row.env), gateway)
     assert decision.outcome == row.outcome, decision
     assert gateway.actions == row.actions
     assert set(gateway.reads) == row.reads
@@ -709,7 +936,7 @@ def test_decision_table(row: Row) -> None:
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
 def test_actions_are_in_the_safe_order(row: Row) -> None:
     """desiredCount 0 only after traffic went to the waker; traffic to ECS never before a count change."""
-    decision = run(row.trigger, NOW, settings(), RecordingGateway(row.world.observation()))
+    decision = run(row.trigger, NOW, settings(**row.env), RecordingGateway(row.world.observation()))
     kinds = list(decision.actions)
     for index, action in enumerate(kinds):
         if action == SetDesiredCount(0):

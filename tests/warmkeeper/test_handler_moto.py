@@ -117,7 +117,14 @@ def test_sleep_wake_ready(account: MotoAccount, api_calls: list[str], capsys: py
     assert account.desired_count() == 1
     assert account.weights() == ASLEEP  # no healthy target yet
     assert "wakeStartedAt" in account.state()
-    assert api_calls == ["ssm:GetParameter", "ecs:DescribeServices", "ssm:PutParameter", "ecs:UpdateService"]
+    # The listener is read too: a service scaled to 0 by hand may have left traffic on ECS.
+    assert api_calls == [
+        "ssm:GetParameter",
+        "ecs:DescribeServices",
+        "elasticloadbalancing:DescribeListeners",
+        "ssm:PutParameter",
+        "ecs:UpdateService",
+    ]
 
     assert invoke("wake-requested", api_calls)["outcome"] == "wake-in-progress"
     assert api_calls == ["ssm:GetParameter"]
@@ -176,7 +183,34 @@ def test_wake_backstop_alarm(account: MotoAccount, api_calls: list[str]) -> None
     put_to_sleep(account)
     assert invoke("wake-alarm-to-alarm", api_calls)["outcome"] == "woke"
     assert account.desired_count() == 1
-    assert len(api_calls) == 4
+    assert len(api_calls) == 5
+
+
+def test_wake_backstop_alarm_does_not_retry_a_fresh_failure(account: MotoAccount, api_calls: list[str]) -> None:
+    put_to_sleep(account)
+    invoke("wake-requested")
+    invoke("service-task-start-impaired")
+    before = account.state_raw()
+    assert invoke("wake-alarm-to-alarm", api_calls)["outcome"] == "retry-deferred"
+    assert api_calls == ["ssm:GetParameter"]
+    assert account.state_raw() == before
+
+
+def test_stopped_task_of_an_awake_service_moves_traffic_to_the_waker(account: MotoAccount) -> None:
+    account.put_state({"awakeSince": minutes_ago(30)})
+    account.simulate_tasks_gone()  # the only task crashed; its target is gone
+    result = invoke("task-stopped")
+    assert result["outcome"] == "traffic-to-waker"
+    assert account.weights() == ASLEEP
+    assert "wakeStartedAt" in account.state()  # tracked as a wake, so its deadline applies
+
+
+def test_wake_of_a_service_scaled_to_zero_by_hand_moves_traffic_to_the_waker(account: MotoAccount) -> None:
+    account.set_desired_count(0)
+    account.simulate_tasks_gone()
+    assert account.weights() == AWAKE
+    assert invoke("wake-requested")["outcome"] == "woke"
+    assert account.weights() == ASLEEP and account.desired_count() == 1
 
 
 # ---------------------------------------------------------------- pins and manual sleep
@@ -272,7 +306,53 @@ def test_task_start_impaired_fails_the_wake_visibly_then_a_request_retries(
 
     assert invoke("wake-requested", api_calls)["outcome"] == "wake-retried"
     assert "failure" not in account.state()
-    assert api_calls == ["ssm:GetParameter", "ecs:DescribeServices", "ssm:PutParameter", "ecs:UpdateService"]
+    # The failure stays on record (with the new start) until ECS accepted the retry.
+    assert api_calls == [
+        "ssm:GetParameter",
+        "ecs:DescribeServices",
+        "ssm:PutParameter",
+        "ecs:UpdateService",
+        "ssm:PutParameter",
+    ]
+
+
+def test_a_retry_that_ecs_refuses_keeps_the_failure_visible(account: MotoAccount) -> None:
+    """UpdateService denied (a policy, a task definition ECS refuses): the failure stays on the waiting page."""
+    put_to_sleep(account)
+    invoke("wake-requested")
+    invoke("service-task-start-impaired")
+    denied = {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}
+
+    def deny(**_: Any) -> None:
+        raise ClientError(cast(Any, denied), "UpdateService")
+
+    default_clients().ecs.meta.events.register("before-call.ecs.UpdateService", deny)
+    with pytest.raises(ClientError):
+        invoke("wake-requested")
+    assert derive_phase(parse_state(account.state_raw()), account.desired_count()) is Phase.FAILED
+    assert account.state()["failure"]["kind"] == "task-start-impaired"
+
+
+def test_a_reconcile_does_not_sleep_on_an_idle_alarm_older_than_the_wake(
+    account: MotoAccount, monkeypatch: pytest.MonkeyPatch, api_calls: list[str]
+) -> None:
+    """MinAwakeMinutes=0: the idle alarm's StateUpdatedTimestamp (read by the adapter) tells stale from fresh."""
+    monkeypatch.setenv("MIN_AWAKE_MINUTES", "0")
+    get_settings.cache_clear()
+    account.set_alarm("warmkeeper-idle", "ALARM")  # moto stamps the change now: before the wake below
+    account.put_state({"awakeSince": iso(datetime.now(UTC))})
+    result = invoke("reconcile-tick", api_calls)
+    assert result["outcome"] == "in-sync"
+    assert "since before the wake" in result["reason"]
+    assert "monitoring:DescribeAlarms" in api_calls  # the timestamp came with the state, in the same call
+    assert account.desired_count() == 1 and account.weights() == AWAKE
+
+    # An alarm that went to ALARM after the wake (stamped now, after awakeSince) is real idleness.
+    account.put_state({"awakeSince": minutes_ago(1)})
+    account.set_alarm("warmkeeper-idle", "OK")
+    account.set_alarm("warmkeeper-idle", "ALARM")
+    assert invoke("reconcile-tick", api_calls)["outcome"] == "slept"
+    assert account.desired_count() == 0 and account.weights() == ASLEEP
 
 
 def test_placement_failure_fails_the_wake(account: MotoAccount) -> None:

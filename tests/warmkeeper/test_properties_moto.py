@@ -40,7 +40,7 @@ def _moto_account() -> Iterator[None]:
 
 class MotoMachine(ControllerMachine):
     def make_world(self) -> WorldLike:
-        world = MotoWorld(_ACCOUNT[0])
+        world = MotoWorld(account=_ACCOUNT[0])
         world.reset()
         return world
 
@@ -90,7 +90,7 @@ SCENES = [
 @pytest.mark.parametrize("scene", SCENES)
 def test_in_memory_aws_answers_like_moto(scene: dict[str, Any]) -> None:
     """The in-memory AWS behind the 2,000 sequences reads the same as moto through the real gateway."""
-    moto = MotoWorld(_ACCOUNT[0])
+    moto = MotoWorld(account=_ACCOUNT[0])
     moto.reset()
     moto.set_desired(scene["desired"])
     moto.set_healthy(scene["healthy"])
@@ -110,7 +110,10 @@ def test_in_memory_aws_answers_like_moto(scene: dict[str, Any]) -> None:
         seen = gateway.observe(frozenset(Observe), Observation())
         # runningCount is moto's own idea (it runs no tasks) and no decision reads it.
         assert seen.service is not None
-        observed.append(replace(seen, service=replace(seen.service, running_count=0)))
+        # Each world stamps alarm changes with its own clock; both must give an aware timestamp.
+        assert seen.alarms_changed is not None
+        assert all(t is not None and t.tzinfo is not None for t in seen.alarms_changed.values())
+        observed.append(replace(seen, service=replace(seen.service, running_count=0), alarms_changed=None))
         # Writes land the same way too.
         gateway.perform(RouteTraffic(Route.WAKER))
         gateway.perform(SetDesiredCount(3))

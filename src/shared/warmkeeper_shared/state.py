@@ -10,7 +10,7 @@ cannot tell us means the record never disagrees with AWS about those, and a slee
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -51,8 +51,12 @@ class Failure(_Model):
     at: AwareDatetime
 
 
-# The first draft's name; the heartbeat function may import either.
-WakeFailure = Failure
+# How old a wake failure must be before an *automatic* wake (the wake backstop alarm, or a reconcile tick
+# that finds it still in ALARM) retries it. The backstop counts every visitor, even while the wake is
+# failed, so without this wait each returning visitor would redeploy a broken image. An explicit
+# "Wake Requested" event (the waiting page's retry button, an operator) retries at once; the HTTP face
+# sends one for a visitor only once the failure is this old.
+AUTOMATIC_RETRY_AFTER = timedelta(minutes=5)
 
 
 class ControllerState(_Model):

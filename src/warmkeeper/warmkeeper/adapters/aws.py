@@ -6,8 +6,8 @@ before an error reaches the handler (and then Lambda's own retries and the dead-
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,13 @@ def default_clients() -> AwsClients:
     )
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    # botocore parses timestamps with a zone; a local endpoint may answer without one (then it is UTC).
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
 @dataclass
 class AwsGateway:
     """Reads and writes for one invocation; ``calls`` lists the operations made, in order."""
@@ -71,10 +78,6 @@ class AwsGateway:
 
     def _called(self, operation: str) -> None:
         self.calls.append(operation)
-
-    @property
-    def call_counts(self) -> dict[str, int]:
-        return dict(Counter(self.calls))
 
     # ------------------------------------------------------------ observe
 
@@ -87,7 +90,7 @@ class AwsGateway:
                 case Observe.SERVICE:
                     updates["service"] = self._service()
                 case Observe.ALARMS:
-                    updates["alarms"] = self._alarms()
+                    updates["alarms"], updates["alarms_changed"] = self._alarms()
                 case Observe.ROUTE:
                     updates["weights"] = self._weights()
                 case Observe.HEALTH:
@@ -119,14 +122,19 @@ class AwsGateway:
             deployment_in_progress=in_progress,
         )
 
-    def _alarms(self) -> dict[str, str]:
+    def _alarms(self) -> tuple[dict[str, str], dict[str, datetime | None]]:
+        """Each alarm's state and when it last changed (``StateUpdatedTimestamp``), from one call."""
         self._called("cloudwatch:DescribeAlarms")
         names = [self.settings.idle_alarm_name, self.settings.wake_alarm_name]
         answer = self.clients.cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
-        states = {a["AlarmName"]: a["StateValue"] for a in answer.get("MetricAlarms", [])}
-        states |= {a["AlarmName"]: a["StateValue"] for a in answer.get("CompositeAlarms", [])}
+        found: list[Any] = [*answer.get("MetricAlarms", []), *answer.get("CompositeAlarms", [])]
+        states = {a["AlarmName"]: a["StateValue"] for a in found}
+        changed = {a["AlarmName"]: _aware(a.get("StateUpdatedTimestamp")) for a in found}
         # A missing alarm reads as "MISSING", which no decision treats as ALARM.
-        return {name: states.get(name, "MISSING") for name in names}
+        return (
+            {name: states.get(name, "MISSING") for name in names},
+            {name: changed.get(name) for name in names},
+        )
 
     def _weights(self) -> Weights:
         self._called("elbv2:DescribeListeners")

@@ -15,7 +15,7 @@ Action order is part of the decision and is the safe one (DESIGN.md):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -42,12 +42,16 @@ from warmkeeper.domain.model import (
     TaskStopped,
     Trigger,
     UnpinRequested,
+    WakeOrigin,
     WakeRequested,
 )
 from warmkeeper.models.settings import Settings
-from warmkeeper_shared.state import ControllerState, Failure, FailureKind, Route
+from warmkeeper_shared.state import AUTOMATIC_RETRY_AFTER, ControllerState, Failure, FailureKind, Route
 
 ALARM = "ALARM"
+# CloudWatch takes 1 to 4 minutes to see a breaching (or a no-longer-breaching) minute; an idle alarm that
+# has stayed in ALARM since before a wake says nothing about the time since, until this long after it.
+ALARM_EVALUATION_LAG = timedelta(minutes=3)
 
 _FIELDS = {
     Observe.STATE: "state",
@@ -85,12 +89,18 @@ def decide(  # noqa: PLR0911 - one return per kind of trigger
         case SteadyState():
             return _ready(now, observed)
         case ServiceTrouble():
-            return _failure(now, observed, trigger.kind, trigger.reason, None, deployment=False)
+            return _failure(now, settings, observed, trigger.kind, trigger.reason, deployment=False)
         case DeploymentFailed():
-            return _failure(now, observed, FailureKind.DEPLOYMENT_FAILED, trigger.reason, None, deployment=True)
+            return _failure(now, settings, observed, FailureKind.DEPLOYMENT_FAILED, trigger.reason, deployment=True)
         case TaskStopped():
             return _failure(
-                now, observed, FailureKind.TASK_STOPPED, trigger.reason, trigger.created_at, deployment=False
+                now,
+                settings,
+                observed,
+                FailureKind.TASK_STOPPED,
+                trigger.reason,
+                task_created_at=trigger.created_at,
+                deployment=False,
             )
         case DeploymentStarted():
             return Decision("deployment-started", reason="sleeps are deferred until the deployment ends")
@@ -109,6 +119,41 @@ def _missing(observed: Observation, *what: Observe) -> Need | None:
 def _overdue(now: datetime, settings: Settings, state: ControllerState) -> bool:
     started = state.wake_started_at
     return started is not None and now >= started + settings.wake_deadline
+
+
+def _deadline_failure(now: datetime, settings: Settings) -> Failure:
+    reason = f"the wake did not finish within {settings.wake_deadline_minutes} minutes"
+    return Failure(kind=FailureKind.DEADLINE_PASSED, reason=reason, at=now)
+
+
+def _fresh(now: datetime, failure: Failure | None) -> bool:
+    """A failure too recent for an automatic wake to retry (see AUTOMATIC_RETRY_AFTER)."""
+    return failure is not None and now < failure.at + AUTOMATIC_RETRY_AFTER
+
+
+def stale_idle_blocker(
+    now: datetime, settings: Settings, state: ControllerState, idle_changed: datetime | None
+) -> tuple[str, str] | None:
+    """Why an idle alarm that is *still* in ALARM (no fresh event) does not yet prove idleness, or None.
+
+    The alarm stays in ALARM through a whole sleep and leaves it only minutes after traffic resumes, so
+    right after a wake it still reads ALARM. It proves idleness only once the service has been awake
+    longer than the alarm's window plus CloudWatch's lag, or if it went to ALARM after the service woke.
+    """
+    marks = [m for m in (state.awake_since, state.wake_started_at) if m is not None]
+    if not marks:
+        return None  # no record of a wake: nothing says the alarm's reading predates one
+    since = max(marks)
+    if idle_changed is not None and idle_changed > since:
+        return None
+    ready_at = since + timedelta(minutes=settings.idle_minutes) + ALARM_EVALUATION_LAG
+    if now >= ready_at:
+        return None
+    return (
+        "alarm-predates-wake",
+        f"the idle alarm has been in ALARM since before the wake ({_iso(since)}); it proves idleness "
+        f"from {_iso(ready_at)}",
+    )
 
 
 def _iso(value: datetime) -> str:
@@ -162,8 +207,7 @@ def _ending_wake(now: datetime, settings: Settings, state: ControllerState) -> C
     """The record of a sleep that ends a wake; a wake past its deadline ends as a visible failure."""
     update: dict[str, object] = {"wake_started_at": None}
     if state.failure is None and _overdue(now, settings, state):
-        reason = f"the wake did not finish within {settings.wake_deadline_minutes} minutes"
-        update["failure"] = Failure(kind=FailureKind.DEADLINE_PASSED, reason=reason, at=now)
+        update["failure"] = _deadline_failure(now, settings)
     return state.model_copy(update=update)
 
 
@@ -198,6 +242,12 @@ def _sleep(  # noqa: PLR0911 - each guard ends the decision early, cheapest read
     state = observed.state
     if blocker := sleep_blocker(now, settings, state, mode):
         return _skipped(*blocker, mode)
+    if mode is SleepMode.AFTER_DEPLOYMENT:
+        # Not an alarm transition: the alarm may have stayed in ALARM since before a wake (a retry's
+        # forced deployment completing right after the service became ready).
+        changed = (observed.alarms_changed or {}).get(settings.idle_alarm_name)
+        if blocker := stale_idle_blocker(now, settings, state, changed):
+            return _skipped(*blocker, mode)
     if need := _missing(observed, Observe.SERVICE):
         return need
     assert observed.service is not None  # noqa: S101
@@ -218,7 +268,7 @@ def _sleep(  # noqa: PLR0911 - each guard ends the decision early, cheapest read
 # ---------------------------------------------------------------- wake and pin
 
 
-def _wake(now: datetime, settings: Settings, observed: Observation, origin: str) -> Need | Decision:
+def _wake(now: datetime, settings: Settings, observed: Observation, origin: WakeOrigin) -> Need | Decision:
     if need := _missing(observed, Observe.STATE):
         return need
     assert observed.state is not None  # noqa: S101
@@ -226,7 +276,7 @@ def _wake(now: datetime, settings: Settings, observed: Observation, origin: str)
 
 
 def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest read first
-    now: datetime, settings: Settings, observed: Observation, state: ControllerState, origin: str
+    now: datetime, settings: Settings, observed: Observation, state: ControllerState, origin: WakeOrigin
 ) -> Need | Decision:
     """Wake from ``state`` (the record, possibly with a new pin that must be saved whatever happens)."""
     keep: tuple[Action, ...] = (SaveState(state),) if state != observed.state else ()
@@ -238,6 +288,23 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
             reason="a wake is already under way",
             details={"origin": origin, "elapsed_seconds": state.wake_elapsed_seconds(now)},
         )
+    # A wake past its deadline that no reconcile noticed yet: a failure now, reported whatever follows.
+    missed = state.failure is None and overdue
+    failure = _deadline_failure(now, settings) if missed else state.failure
+    reported = (_count("WakeFailures"),) if missed else ()
+    if origin.automatic and failure is not None and _fresh(now, failure):
+        # The backstop alarm counts visitors even while failed: retrying on it would redeploy a broken
+        # image for every returning visitor. An explicit request retries at once.
+        failed = state.model_copy(update={"failure": failure})
+        minutes = int(AUTOMATIC_RETRY_AFTER.total_seconds() // 60)
+        return Decision(
+            "wake-failed" if missed else "retry-deferred",
+            actions=(SaveState(failed),) if failed != observed.state else (),
+            metrics=reported,
+            reason=f"{failure.reason}; an automatic wake retries a failure once it is {minutes} minutes old",
+            level="error" if missed else "info",
+            details={"origin": origin, "failed_at": _iso(failure.at)},
+        )
     if need := _missing(observed, Observe.SERVICE):
         return need
     assert observed.service is not None  # noqa: S101
@@ -245,25 +312,38 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
     target = max(1, state.count_before_sleep)
     started = state.model_copy(update={"wake_started_at": now, "failure": None})
     details: dict[str, str | int | float | None] = {"origin": origin, "desired_count": target}
+    # A retry keeps the failure on record until ECS has accepted the new count: if UpdateService fails
+    # (a policy, a task definition it refuses), the waiting page keeps saying why instead of "starting"
+    # again and again. The new start is saved with it, so the minimum awake time counts from now.
+    retry: tuple[Action, ...] = ()
+    if failure is not None:
+        retry = (SaveState(state.model_copy(update={"wake_started_at": now, "failure": failure})),)
+    reason = f"retrying after: {failure.reason}" if failure is not None else None
     if service.desired_count == 0:
+        # Scaled to 0 by hand with traffic left on ECS: the visitors get 503s until the waker has them.
+        if need := _missing(observed, Observe.ROUTE):
+            return need
+        assert observed.weights is not None  # noqa: S101
+        to_waker: tuple[Action, ...] = () if observed.weights.route is Route.WAKER else (RouteTraffic(Route.WAKER),)
+        ordered = (
+            (*retry, SetDesiredCount(target), SaveState(started))
+            if retry
+            else (SaveState(started), SetDesiredCount(target))
+        )
         return Decision(
             "woke",
-            actions=(SaveState(started), SetDesiredCount(target)),
-            metrics=(_count("Wakes"),),
+            actions=(*to_waker, *ordered),
+            metrics=(_count("Wakes"), *reported, *((_count("ReconcileRepairs"),) if to_waker else ())),
+            reason=reason,
+            level="warning" if failure is not None or to_waker else "info",
             details=details,
         )
-    if state.failure is not None or overdue:
-        metrics = [_count("Wakes")]
-        reason = f"retrying after: {state.failure.reason}" if state.failure else None
-        if state.failure is None:
-            # The deadline passed before any reconcile noticed: report it, then retry.
-            metrics.append(_count("WakeFailures"))
-            reason = f"the wake did not finish within {settings.wake_deadline_minutes} minutes; retrying"
+    if failure is not None:
         count = max(service.desired_count, target)
         return Decision(
             "wake-retried",
-            actions=(SaveState(started), SetDesiredCount(count, force_new_deployment=True)),
-            metrics=tuple(metrics),
+            actions=(*retry, SetDesiredCount(count, force_new_deployment=True), SaveState(started)),
+            metrics=(_count("Wakes"), *reported),
             reason=reason,
             level="warning",
             details=details | {"desired_count": count},
@@ -304,7 +384,7 @@ def _pin(now: datetime, settings: Settings, observed: Observation, pin: PinReque
     if until <= now:
         return Decision("pin-ignored", reason=f"the pin ended already ({_iso(until)})", level="warning")
     pinned = observed.state.model_copy(update={"pinned_until": until, "pinned_by": pin.requested_by})
-    outcome = _wake_with(now, settings, observed, pinned, "pin")
+    outcome = _wake_with(now, settings, observed, pinned, WakeOrigin.PIN)
     if isinstance(outcome, Need):
         return outcome
     return Decision(
@@ -361,11 +441,12 @@ def _ready(now: datetime, observed: Observation) -> Need | Decision:
 
 def _failure(
     now: datetime,
+    settings: Settings,
     observed: Observation,
     kind: FailureKind,
     reason: str,
-    task_created_at: datetime | None,
     *,
+    task_created_at: datetime | None = None,
     deployment: bool,
 ) -> Need | Decision:
     if need := _missing(observed, Observe.STATE):
@@ -390,6 +471,28 @@ def _failure(
             level="error",
             details=details,
         )
+    if started is None:
+        # No wake under way: the service is awake (or asleep). If this left it without a healthy target,
+        # traffic must go to the waker now, not at the next reconcile (invariant 1).
+        repaired = _failure_black_hole(now, settings, observed, state)
+        if isinstance(repaired, Need):
+            return repaired
+        if repaired is not None:
+            moves, repairs, state = repaired
+            metrics.append(_count("ReconcileRepairs", len(repairs)))
+            if task_created_at is None and state.wake_started_at is not None and state.failure is None:
+                # ECS says it cannot start the tasks the repair now tracks as a wake: that wake has
+                # failed already (and a duplicate of this event must not record it a second time).
+                metrics.append(_count("WakeFailures"))
+                state = state.model_copy(update={"failure": Failure(kind=kind, reason=reason, at=now)})
+            return Decision(
+                "traffic-to-waker",
+                actions=(*moves, *((SaveState(state),) if state != observed.state else ())),
+                metrics=tuple(metrics),
+                reason=f"{reason} (no healthy target left: traffic moved to the waker)",
+                level="error" if deployment or state.failure is not None else "warning",
+                details=details | {"repairs": ",".join(repairs)},
+            )
     actions: tuple[Action, ...] = (SaveState(state),) if state != observed.state else ()
     if deployment:
         return Decision("deployment-failed", actions=actions, metrics=tuple(metrics), reason=reason, level="error")
@@ -403,6 +506,35 @@ def _failure(
         level="info" if kind is FailureKind.TASK_STOPPED else "warning",
         details=details,
     )
+
+
+def _failure_black_hole(
+    now: datetime, settings: Settings, observed: Observation, state: ControllerState
+) -> Need | tuple[tuple[Action, ...], list[str], ControllerState] | None:
+    """The reconcile's own repair, done at once: traffic on ECS with no healthy target goes to the waker.
+
+    Cheapest read first: after a sleep (the usual stopped task) the route alone says all is well.
+    """
+    if need := _missing(observed, Observe.ROUTE):
+        return need
+    assert observed.weights is not None  # noqa: S101
+    if observed.weights.route is Route.WAKER:
+        return None
+    if need := _missing(observed, Observe.HEALTH):
+        return need
+    assert observed.healthy_targets is not None  # noqa: S101
+    if observed.healthy_targets > 0:
+        return None
+    if need := _missing(observed, Observe.SERVICE):
+        return need
+    assert observed.service is not None  # noqa: S101
+    plan = _Plan(before=state, state=state)
+    if observed.service.desired_count == 0:
+        plan.repairs.append("asleep-but-routed-to-ecs")
+        plan.pre.append(RouteTraffic(Route.WAKER))
+    else:
+        _reconcile_starting(now, settings, plan, observed.weights.route)
+    return (*plan.pre,), plan.repairs, plan.state
 
 
 # ---------------------------------------------------------------- reconcile
@@ -481,7 +613,11 @@ def _reconcile(now: datetime, settings: Settings, observed: Observation) -> Need
     # Alarms only send transitions: a service that stayed idle after a wake gets no new event.
     idle = observed.alarms.get(settings.idle_alarm_name) == ALARM and not service.deployment_in_progress
     if idle and sleep_blocker(now, settings, plan.state, SleepMode.RECONCILE) is None:
-        return _reconcile_sleep(now, settings, plan, service)
+        changed = (observed.alarms_changed or {}).get(settings.idle_alarm_name)
+        if blocker := stale_idle_blocker(now, settings, plan.state, changed):
+            plan.reason = blocker[1]
+        else:
+            return _reconcile_sleep(now, settings, plan, service)
     return plan.decision("reconciled")
 
 
@@ -505,6 +641,15 @@ def _reconcile_asleep(
         plan.repairs.append("asleep-but-routed-to-ecs")
         plan.pre.append(RouteTraffic(Route.WAKER))
     state = plan.state
+    if state.wake_started_at is not None and state.failure is None and _overdue(now, settings, state):
+        # The tasks never came (UpdateService refused, a wake undone...): the wake failed. Re-arming it
+        # would move its deadline forever and leave the waiting page spinning.
+        failure = _deadline_failure(now, settings)
+        plan.reason = failure.reason
+        plan.metrics.append(_count("WakeFailures"))
+        plan.level = "error"
+        plan.update(failure=failure, wake_started_at=None)
+        return
     why = None
     if state.pinned_at(now):
         why = "pinned-but-asleep"
@@ -513,11 +658,17 @@ def _reconcile_asleep(
         why = "wake-alarm-in-alarm"
     elif state.wake_started_at is not None and state.failure is None:
         why = "wake-undone"
+    if why and state.failure is not None and _fresh(now, state.failure):
+        # An automatic wake: a fresh failure waits (an explicit "Wake Requested" retries at once).
+        plan.reason = f"{why}: the failure at {_iso(state.failure.at)} is too recent for an automatic retry"
+        why = None
     if why:
         plan.repairs.append(why)
         plan.metrics.append(_count("Wakes"))
         plan.pre.append(SetDesiredCount(max(1, state.count_before_sleep)))
-        plan.update(wake_started_at=now, failure=None)
+        if state.wake_started_at is None or state.failure is not None:
+            plan.update(wake_started_at=now, failure=None)
+        # Otherwise the same wake is redone: its deadline still runs from its first start.
     elif state.wake_started_at is not None:
         # A failed wake whose service was scaled to zero since: nothing is starting any more.
         plan.update(wake_started_at=None)

@@ -17,9 +17,21 @@ class IdleAlarmed:
     """The idle alarm went to ALARM."""
 
 
+class WakeOrigin(StrEnum):
+    REQUEST = "request"  # a "Wake Requested" event: the waiting page, its retry button, an operator
+    WAKE_ALARM = "wake-alarm"  # the wake backstop alarm went to ALARM
+    PIN = "pin"  # a pin of a sleeping service
+    RECONCILE = "reconcile"  # a reconcile tick found a wake due
+
+    @property
+    def automatic(self) -> bool:
+        """Nobody asked for this wake just now: it must not retry a fresh failure (AUTOMATIC_RETRY_AFTER)."""
+        return self in (WakeOrigin.WAKE_ALARM, WakeOrigin.RECONCILE)
+
+
 @dataclass(frozen=True)
 class WakeRequested:
-    origin: str  # "request" (custom event) or "wake-alarm"
+    origin: WakeOrigin
     requested_by: str = "unknown"
 
 
@@ -136,6 +148,8 @@ class Observation:
     state: ControllerState | None = None
     service: ServiceView | None = None
     alarms: dict[str, str] | None = None  # alarm name -> OK | ALARM | INSUFFICIENT_DATA
+    # Read with ``alarms`` (same call): alarm name -> its StateUpdatedTimestamp, None if AWS gave none.
+    alarms_changed: dict[str, datetime | None] | None = None
     weights: Weights | None = None
     healthy_targets: int | None = None
 

@@ -27,6 +27,7 @@ from warmkeeper.domain.model import (
     TaskStopped,
     Trigger,
     UnpinRequested,
+    WakeOrigin,
     WakeRequested,
 )
 from warmkeeper.models.settings import Settings
@@ -166,7 +167,7 @@ def _alarm(event: AlarmStateChangeEvent, settings: Settings) -> Trigger | Ignore
         return IdleAlarmed() if value == "ALARM" else Ignored("the idle alarm left ALARM", fields)
     if name == settings.wake_alarm_name:
         if value == "ALARM":
-            return WakeRequested(origin="wake-alarm", requested_by=name)
+            return WakeRequested(origin=WakeOrigin.WAKE_ALARM, requested_by=name)
         return Ignored("the wake alarm left ALARM", fields)
     return Ignored("another alarm", fields)
 
@@ -227,7 +228,7 @@ def _request(event: dict[str, Any], detail_type: str, settings: Settings) -> Tri
         return Ignored("a request for another stack", {"stack": detail.stack, "detail_type": detail_type})
     match kind:
         case DetailType.WAKE_REQUESTED:
-            return WakeRequested(origin="request", requested_by=detail.requested_by)
+            return WakeRequested(origin=WakeOrigin.REQUEST, requested_by=detail.requested_by)
         case DetailType.SLEEP_REQUESTED:
             return SleepRequested(requested_by=detail.requested_by)
         case DetailType.PIN_REQUESTED:
