@@ -337,9 +337,11 @@ class ControllerMachine(RuleBasedStateMachine):
         if world.route is Route.ECS and world.healthy > 0:
             self.last_activity = world.now
         else:
-            # The waiting page asks for a wake; the backstop alarm counts the hit.
+            # The waiting page asks for a wake, except while a failure is fresh (as the HTTP face does:
+            # then only the retry button asks); the backstop alarm counts the hit either way.
             self.last_waker_hit = world.now
-            self._enqueue(WakeRequested(WakeOrigin.REQUEST, "waiting-page"))
+            if not self._fresh_failure(world.state):
+                self._enqueue(WakeRequested(WakeOrigin.REQUEST, "waiting-page"))
         self._alarms()
 
     @rule()
