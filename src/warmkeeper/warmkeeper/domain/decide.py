@@ -320,11 +320,9 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
         retry = (SaveState(state.model_copy(update={"wake_started_at": now, "failure": failure})),)
     reason = f"retrying after: {failure.reason}" if failure is not None else None
     if service.desired_count == 0:
-        # Scaled to 0 by hand with traffic left on ECS: the visitors get 503s until the waker has them.
-        if need := _missing(observed, Observe.ROUTE):
-            return need
-        assert observed.weights is not None  # noqa: S101
-        to_waker: tuple[Action, ...] = () if observed.weights.route is Route.WAKER else (RouteTraffic(Route.WAKER),)
+        # The listener is not read here: the controller routes to the waker before every sleep, and a count
+        # set to 0 by hand with traffic left on ECS is repaired by the next reconcile (one read saved on the
+        # path visitors wait on).
         ordered = (
             (*retry, SetDesiredCount(target), SaveState(started))
             if retry
@@ -332,10 +330,10 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
         )
         return Decision(
             "woke",
-            actions=(*to_waker, *ordered),
-            metrics=(_count("Wakes"), *reported, *((_count("ReconcileRepairs"),) if to_waker else ())),
+            actions=ordered,
+            metrics=(_count("Wakes"), *reported),
             reason=reason,
-            level="warning" if failure is not None or to_waker else "info",
+            level="warning" if failure is not None else "info",
             details=details,
         )
     if failure is not None:
