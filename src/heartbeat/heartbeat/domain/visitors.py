@@ -7,17 +7,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from heartbeat.settings import Settings
-from warmkeeper_shared.state import ControllerState, Phase, derive_phase
+from warmkeeper_shared.state import AUTOMATIC_RETRY_AFTER, ControllerState, Phase, derive_phase
 
 # Seconds a client should wait before trying again: about one health-check round of a starting task.
 RETRY_AFTER_SECONDS = 10
 # After this function sent a wake, the controller needs a moment to record it; until then (and while the
 # cached state is stale) later hits must not send the same request again.
 LOCAL_WAKE_GRACE = timedelta(seconds=30)
-# A failed wake is shown to visitors, who can retry it with the page's button; once the failure is this
-# old, the next visitor retries it without asking, so a failure in the night does not greet the morning's
-# visitors with a button. At most one automatic retry per failure and period: a retry clears the failure.
-AUTOMATIC_RETRY_AFTER = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -79,7 +75,11 @@ def recently_sent(now: datetime, last_wake_sent: datetime | None) -> bool:
 
 
 def stale_failure(now: datetime, state: ControllerState | None) -> bool:
-    """Whether the recorded failure is old enough for a visitor's request to retry it."""
+    """Whether the recorded failure is old enough for a visitor's request to retry it.
+
+    A fresh failure is shown, with the page's retry button; an old one is retried by the next visitor, so
+    a failure in the night does not greet the morning's visitors with a button.
+    """
     failure = state.failure if state is not None else None
     return failure is not None and now - failure.at >= AUTOMATIC_RETRY_AFTER
 
