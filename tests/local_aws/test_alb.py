@@ -66,6 +66,9 @@ def test_weights_decide_between_the_application_and_the_waker(local: LocalAws) -
 
 
 def test_requests_to_the_application_count_in_the_idle_alarms_metric(local: LocalAws) -> None:
+    # Its own healthy target: under xdist this test may run without the one above.
+    local.ecs.task_comes_up()
+    local.bus.settle()
     _weights(local, 1, 0)
     local.alb.request("GET", "/counted")
     cloudwatch = local.stack.endpoint.client("cloudwatch")

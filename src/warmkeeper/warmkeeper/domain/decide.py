@@ -457,7 +457,9 @@ def _failure(
         metrics.append(_count("DeploymentFailures"))
         state = state.model_copy(update={"last_deployment_failure": Failure(kind=kind, reason=reason, at=now)})
     started = state.wake_started_at
-    of_this_wake = started is not None and (task_created_at is None or task_created_at >= started)
+    # Strictly after: the wake's start is saved before UpdateService, so its tasks are created later; a task
+    # created at that very instant is the one whose loss started a repair-tracked wake (a duplicate event).
+    of_this_wake = started is not None and (task_created_at is None or task_created_at > started)
     if of_this_wake and state.failure is None:
         metrics.append(_count("WakeFailures"))
         failed = state.model_copy(update={"failure": Failure(kind=kind, reason=reason, at=now)})
