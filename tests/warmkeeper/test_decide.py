@@ -481,6 +481,14 @@ ROWS = [
         {S, RT, HL},
     ),
     Row(
+        "the task whose loss started a repair-tracked wake, delivered again at once: not a failure of it",
+        TaskStopped("t", "Essential container in task exited", NOW),
+        World(state=st(wake_started_at=NOW), route=Route.WAKER, healthy=0),
+        "failure-outside-wake",
+        [],
+        {S},
+    ),
+    Row(
         "second failure keeps the first reason",
         ServiceTrouble(FailureKind.TASK_START_IMPAIRED, "later"),
         World(
