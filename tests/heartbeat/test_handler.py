@@ -19,6 +19,7 @@ import boto3
 import pytest
 
 from heartbeat import observability
+from heartbeat.adapters import aws
 from heartbeat.routes import waiting
 from tests.heartbeat.conftest import FIXTURE_TOKEN, Account, CallCounter, Invocation, load_event
 
@@ -530,6 +531,17 @@ def test_retry_clicks_are_limited_to_one_event_per_grace_period(account: Account
     assert invoke(load_event("wake-retry-fetch.json")).json() == {"wakeRequested": True}
     assert invoke(load_event("wake-retry-fetch.json")).json() == {"wakeRequested": False}
     assert len(account.wake_events()) == 1
+
+
+def test_the_first_retry_after_a_new_failure_is_never_swallowed_by_the_grace(account: Account, invoke: Invoke) -> None:
+    assert invoke(load_event("wake-retry-fetch.json")).json() == {"wakeRequested": True}
+    # That wake fails within the grace period (an image that cannot be pulled fails in seconds).
+    account.set_state({"failure": {"kind": "task-stopped", "reason": "x", "at": _iso(datetime.now(UTC))}})
+    aws.expire_values()
+    assert invoke(load_event("wake-retry-fetch.json")).json() == {"wakeRequested": True}
+    # A second click on the same failure is within the grace again.
+    assert invoke(load_event("wake-retry-fetch.json")).json() == {"wakeRequested": False}
+    assert len(account.wake_events()) == 2
 
 
 def test_retry_form_cannot_redirect_off_site(account: Account, invoke: Invoke) -> None:

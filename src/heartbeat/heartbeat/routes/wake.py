@@ -30,10 +30,14 @@ def retry_wake() -> Response[str]:
     if len(form) > MAX_FORM_BYTES:
         return json_response(413, {"error": f"the body is at most {MAX_FORM_BYTES} bytes"})
     # A retry is worth sending unless a wake is under way; the local grace keeps a stream of clicks
-    # (or a bot) to one event per execution environment and grace period.
-    phase = phase_at_the_waker(wake.read_state(settings))
+    # (or a bot) to one event per execution environment and grace period, but never swallows the first
+    # retry of a failure that came after this environment's last request.
+    state = wake.read_state(settings)
+    phase = phase_at_the_waker(state)
+    last = wake.last_sent()
+    failed_since_last = state is not None and state.failure is not None and (last is None or state.failure.at > last)
     sent = False
-    if phase is not Phase.WAKING and not recently_sent(now(), wake.last_sent()):
+    if phase is not Phase.WAKING and (failed_since_last or not recently_sent(now(), last)):
         sent = wake.send(settings, "waiting-page retry", "a visitor asked to try again")
     return_values = parse_qs(form.decode("utf-8", errors="replace")).get("return", ["/"])
     path, _, query = return_values[-1].partition("?")
