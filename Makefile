@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv docker debian-tools lambda-image build lint test test-fast demo bench clean
+.PHONY: help venv docker debian-tools lambda-image build lint test test-fast demo demo-containers bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -46,8 +46,11 @@ test: $(STAMP) debian-tools lambda-image ## everything CI runs: lint, then all t
 test-fast: $(STAMP) debian-tools ## all tests but those needing Docker
 	pytest -n 2 -m "not docker"
 
-demo: $(STAMP) ## the main job: the whole lifecycle on a local AWS built from template.yaml
-	python -m local_aws.demo
+demo: $(STAMP) ## the main job: the whole lifecycle on a local AWS built from template.yaml (DEMO_ARGS=--help)
+	python -m local_aws.demo $(DEMO_ARGS)
+
+demo-containers: $(STAMP) lambda-image ## the same, with the functions in containers through sam local invoke
+	python -m local_aws.demo --containers --speed 0 --idle-minutes 1 --reconcile-minutes 10 $(DEMO_ARGS)
 
 bench: $(STAMP) ## benchmarks: print the tables
 	python -m bench
