@@ -46,7 +46,7 @@ import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
@@ -161,12 +161,17 @@ def put_alarm_from_properties(name: str, properties: dict[str, Any], account_id:
     return alarm
 
 
-class _AlarmModel:
-    """``AWS::CloudWatch::Alarm`` for moto's CloudFormation: Ref is the alarm name, GetAtt Arn its ARN.
+class _NamedStandIn:
+    """What moto's CloudFormation asks of a model, for a resource known by a name and an ARN.
 
-    Mixed into a ``CloudFormationModel`` subclass only when the bridge is installed, because moto finds
-    its models as direct subclasses of ``CloudFormationModel``.
+    Subclasses say their type, the property naming them, whether Ref answers the ARN (or the name) and
+    which GetAtt attribute answers the ARN; they add the create, update and delete calls.
     """
+
+    CFN_TYPE: ClassVar[str]
+    NAME_PROPERTY: ClassVar[str]
+    REF_IS_ARN: ClassVar[bool]
+    ARN_ATTRIBUTE: ClassVar[str]
 
     def __init__(self, name: str, arn: str) -> None:
         self.name = name
@@ -174,24 +179,37 @@ class _AlarmModel:
 
     @property
     def physical_resource_id(self) -> str:
-        return self.name
+        return self.arn if self.REF_IS_ARN else self.name
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudWatch::Alarm"
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.CFN_TYPE
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
+        return attr == cls.ARN_ATTRIBUTE
 
     def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
+        if attribute_name == self.ARN_ATTRIBUTE:
             return self.arn
         raise UnformattedGetAttTemplateException()
+
+
+class _AlarmModel(_NamedStandIn):
+    """``AWS::CloudWatch::Alarm`` for moto's CloudFormation: Ref is the alarm name, GetAtt Arn its ARN.
+
+    Mixed into a ``CloudFormationModel`` subclass only when the bridge is installed, because moto finds
+    its models as direct subclasses of ``CloudFormationModel``.
+    """
+
+    CFN_TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROPERTY = "AlarmName"
+    REF_IS_ARN = False
+    ARN_ATTRIBUTE = "Arn"
 
     @classmethod
     def create_from_cloudformation_json(
@@ -257,33 +275,13 @@ def _secret_string(properties: dict[str, Any], account_id: str, region: str) -> 
     return str(password)
 
 
-class _SecretModel:
+class _SecretModel(_NamedStandIn):
     """``AWS::SecretsManager::Secret`` for moto's CloudFormation: Ref and GetAtt Id are the secret's ARN."""
 
-    def __init__(self, name: str, arn: str) -> None:
-        self.name = name
-        self.arn = arn
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SecretsManager::Secret"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Id":
-            return self.arn
-        raise UnformattedGetAttTemplateException()
+    CFN_TYPE = "AWS::SecretsManager::Secret"
+    NAME_PROPERTY = "Name"
+    REF_IS_ARN = True
+    ARN_ATTRIBUTE = "Id"
 
     @classmethod
     def create_from_cloudformation_json(
