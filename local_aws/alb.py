@@ -1,16 +1,23 @@
 """A small Application Load Balancer in front of the local stack: what the listener says, request by request.
 
 Every request reads the listener's rules and weights from the local endpoint (so the controller's
-ModifyListener calls take effect on the next request), picks a target group the way the ALB does (rules
-by priority, then the default action's weighted forward), and then:
+ModifyRule calls take effect on the next request) and picks an action the way the ALB does: the rules in
+priority order, the first whose conditions all match (host-header and path-pattern with ``*`` and ``?``,
+hosts case-insensitive, paths case-sensitive; http-request-method), else the default action. A forward
+action chooses among its target groups by weight; a fixed-response action is the ALB's own answer. Then:
 
 - a Lambda target group: the registered function gets an ALB event (multi-value headers when the target
   group's ``lambda.multi_value_headers.enabled`` attribute is on) and its answer becomes the response;
 - an ip target group: the request goes to the stand-in application when a target is registered (the
   ALB fails open when none is healthy), or the ALB itself answers 503 when no target is registered.
 
-Like the ALB, it publishes ``RequestCount`` (per load balancer and per target group) and
-``HTTPCode_ELB_503_Count`` / ``HTTPCode_ELB_502_Count`` to the local CloudWatch, stamped with the scenario clock.
+One listener may carry several stacks' rules and the user's own target groups (attach mode, a shared
+ALB): each ip target group can have its own stand-in application (``apps``), and the functions of every
+stack on the listener are reachable (``neighbours``).
+
+Like the ALB, it publishes ``RequestCount`` (per load balancer and per target group),
+``HTTPCode_ELB_503_Count``, ``HTTPCode_ELB_502_Count`` and ``HTTP_Fixed_Response_Count`` to the local
+CloudWatch, stamped with the scenario clock.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from urllib.parse import parse_qsl
 
 from local_aws.clock import Clock
 from local_aws.functions import Functions, Invocation
-from local_aws.stack import LocalStack
+from local_aws.stack import LocalFunction, LocalStack, StackError
 
 
 @dataclass(frozen=True)
@@ -79,16 +86,40 @@ def _condition_matches(condition: dict[str, Any], request: HttpRequest) -> bool:
     raise ValueError(f"the local ALB does not evaluate {field_name} rule conditions")
 
 
+def ordered_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The listener's rules in the order the ALB evaluates them: by priority, the default rule last."""
+    numbered = sorted((r for r in rules if not r.get("IsDefault")), key=lambda r: int(r["Priority"]))
+    return numbered + [r for r in rules if r.get("IsDefault")]
+
+
+def matching_rule(rules: list[dict[str, Any]], request: HttpRequest) -> dict[str, Any] | None:
+    """The first rule (by priority) whose conditions all hold for ``request``; the default rule has none."""
+    for rule in ordered_rules(rules):
+        if all(_condition_matches(c, request) for c in rule.get("Conditions", [])):
+            return rule
+    return None
+
+
 @dataclass
 class AlbEmulator:
     stack: LocalStack
     functions: Functions
     clock: Clock
     app: App
+    # The listener user traffic arrives on; None: the stack's own ListenerArn output.
+    listener: str | None = None
+    # ip target group ARN -> the application behind it; the others get ``app``.
+    apps: dict[str, App] = field(default_factory=dict)
+    # Other stacks on the same listener, with what runs their functions.
+    neighbours: list[tuple[LocalStack, Functions]] = field(default_factory=list)
+    # Names for target groups no stack's logical id names (the user's own).
+    extra_names: dict[str, str] = field(default_factory=dict)
     _round_robin: int = field(default=0, init=False)
 
     @property
     def listener_arn(self) -> str:
+        if self.listener is not None:
+            return self.listener
         # The template's own output names the listener user traffic arrives on (HTTP or HTTPS).
         return self.stack.outputs["ListenerArn"]
 
@@ -98,11 +129,15 @@ class AlbEmulator:
         return str(listener["Listeners"][0]["LoadBalancerArn"].split(":loadbalancer/", 1)[1])
 
     def _names(self) -> dict[str, str]:
-        """Target group ARN -> the logical id's short name ("ecs" for EcsTargetGroup...)."""
-        return {
-            self.stack.physical_ids[logical_id]: logical_id.removesuffix("TargetGroup").lower()
-            for logical_id in self.stack.resources_of_type("AWS::ElasticLoadBalancingV2::TargetGroup")
-        }
+        """Target group ARN -> the logical id's short name ("ecs" for EcsTargetGroup...), prefixed with the
+        stack's name when several stacks share the listener; the user's own target groups by ``extra_names``."""
+        stacks = [self.stack, *(stack for stack, _ in self.neighbours)]
+        names: dict[str, str] = {}
+        for stack in stacks:
+            prefix = f"{stack.name}:" if len(stacks) > 1 else ""
+            for logical_id in stack.resources_of_type("AWS::ElasticLoadBalancingV2::TargetGroup"):
+                names[stack.physical_ids[logical_id]] = prefix + logical_id.removesuffix("TargetGroup").lower()
+        return {**names, **self.extra_names}
 
     def _choose(self, actions: list[dict[str, Any]]) -> str | None:
         for action in actions:
@@ -124,16 +159,17 @@ class AlbEmulator:
                 slot -= weight
         return None
 
-    def route(self, request: HttpRequest) -> str | None:
-        """The target group the listener sends ``request`` to, read from the local endpoint now."""
+    def _actions(self, request: HttpRequest) -> list[dict[str, Any]]:
+        """The actions of the rule that takes ``request``, read from the local endpoint now."""
         rules = self.stack.endpoint.client("elbv2").describe_rules(ListenerArn=self.listener_arn)["Rules"]
-        ordered = sorted((r for r in rules if not r.get("IsDefault")), key=lambda r: int(r["Priority"])) + [
-            r for r in rules if r.get("IsDefault")
-        ]
-        for rule in ordered:
-            if all(_condition_matches(c, request) for c in rule.get("Conditions", [])):
-                return self._choose(rule["Actions"])
-        return None
+        rule = matching_rule(rules, request)
+        if rule is None:
+            raise ValueError(f"listener {self.listener_arn} has no default rule")
+        return sorted(rule["Actions"], key=lambda a: int(a.get("Order", 1)))
+
+    def route(self, request: HttpRequest) -> str | None:
+        """The target group the listener sends ``request`` to (None: no forward with weight)."""
+        return self._choose(self._actions(request))
 
     def request(
         self,
@@ -146,7 +182,11 @@ class AlbEmulator:
         normalized = {k.lower(): ([v] if isinstance(v, str) else list(v)) for k, v in (headers or {}).items()}
         normalized.setdefault("host", [self.stack.outputs.get("LoadBalancerDnsName", "localhost")])
         request = HttpRequest(method.upper(), path, normalized, query, body)
-        target_group = self.route(request)
+        actions = self._actions(request)
+        fixed = next((a for a in actions if a.get("Type") == "fixed-response"), None)
+        if fixed is not None and not any(a.get("Type") == "forward" for a in actions):
+            return self._fixed_response(fixed["FixedResponseConfig"])
+        target_group = self._choose(actions)
         names = self._names()
         if target_group is None:
             return self._elb_answer(503, "no target group with weight")
@@ -159,8 +199,23 @@ class AlbEmulator:
         name = names.get(target_group, target_group)
         if group["TargetType"] == "lambda":
             return self._invoke_lambda(targets[0]["Target"]["Id"], target_group, request, name)
-        response = self.app(request)
+        response = self.apps.get(target_group, self.app)(request)
         return HttpResponse(response.status, response.headers, response.body, name)
+
+    def _fixed_response(self, config: dict[str, Any]) -> HttpResponse:
+        self._count("HTTP_Fixed_Response_Count", None)
+        content_type = config.get("ContentType", "text/plain")
+        body = config.get("MessageBody", "")
+        return HttpResponse(int(config["StatusCode"]), {"content-type": [content_type]}, body, "alb")
+
+    def _function(self, function_arn: str) -> tuple[LocalFunction, Functions]:
+        """The function behind a Lambda target, in whichever stack on the listener holds it."""
+        for stack, functions in [(self.stack, self.functions), *self.neighbours]:
+            try:
+                return stack.function_by_arn(function_arn), functions
+            except StackError:
+                continue
+        raise StackError(f"no stack on listener {self.listener_arn} has the function {function_arn}")
 
     def _invoke_lambda(self, function_arn: str, target_group: str, request: HttpRequest, name: str) -> HttpResponse:
         attributes = self.stack.endpoint.client("elbv2").describe_target_group_attributes(TargetGroupArn=target_group)[
@@ -190,8 +245,8 @@ class AlbEmulator:
         else:
             event["headers"] = {k: v[-1] for k, v in forwarded.items()}
             event["queryStringParameters"] = dict(pairs)
-        function = self.stack.function_by_arn(function_arn)
-        invocation = self.functions.invoke(function, event)
+        function, functions = self._function(function_arn)
+        invocation = functions.invoke(function, event)
         if invocation.error is not None or not isinstance(invocation.payload, dict):
             # The ALB answers 502 when the function fails or returns something it cannot read.
             self._count("HTTPCode_ELB_502_Count", None)
