@@ -30,6 +30,10 @@ caches them; :func:`install` clears that cache). Gaps, as observed with tiny tem
 - ``events_lambda_targets``: a rule with a Lambda target makes ``PutEvents`` fail (moto raises
   NotImplementedError while sending to the target) as soon as an event matches the rule; with the bridge,
   moto sends to its other targets and leaves Lambda targets to :mod:`local_aws.eventbus`, which invokes them.
+- ``listener_rule_delete``: deleting a stack leaves its ``AWS::ElasticLoadBalancingV2::ListenerRule`` on the
+  listener (moto's rule model has no CloudFormation delete); in AWS the rule goes with the stack. Matters
+  when the listener is not the stack's own (attach mode): a deleted stack's rule would keep its hosts.
+- ``target_group_delete``: deleting a stack leaves its target groups in moto; in AWS they go with the stack.
 - ``alarm_state_change_events``: moto changes an alarm's state but emits no "CloudWatch Alarm State Change"
   event; the bridge reports every real transition (before and after state) to listeners, from which
   :mod:`local_aws.eventbus` builds the event AWS would send.
@@ -350,6 +354,36 @@ def _install_listener_forward_config() -> None:
         return actions
 
     _patch(backend_class, "convert_and_validate_properties", convert_and_validate_properties)
+
+
+# --- listener_rule_delete, target_group_delete ------------------------------------------------------
+
+
+def _install_listener_rule_delete() -> None:
+    def delete_from_cloudformation_json(
+        _cls: Any, resource_name: str, _cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        # resource_name is the physical id: the rule's ARN.
+        elbv2_models.elbv2_backends[account_id][region_name].delete_rule(resource_name)
+
+    _patch(
+        elbv2_models.FakeListenerRule, "delete_from_cloudformation_json", classmethod(delete_from_cloudformation_json)
+    )
+
+
+def _install_target_group_delete() -> None:
+    def delete_from_cloudformation_json(
+        _cls: Any, resource_name: str, _cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        backend = elbv2_models.elbv2_backends[account_id][region_name]
+        if resource_name in backend.target_groups:
+            # Raises ResourceInUse while a rule still forwards to it; moto's stack delete then tries again
+            # after the rule's deletion, as CloudFormation orders it by the dependency.
+            backend.delete_target_group(resource_name)
+
+    _patch(
+        elbv2_models.FakeTargetGroup, "delete_from_cloudformation_json", classmethod(delete_from_cloudformation_json)
+    )
 
 
 # --- service_default_desired_count -----------------------------------------------------------------
@@ -708,6 +742,8 @@ BRIDGES: dict[str, Callable[[], None]] = {
     "stack_update_dependents": _install_stack_update_dependents,
     "task_definition_update_casing": _install_task_definition_update_casing,
     "events_lambda_targets": _install_events_lambda_targets,
+    "listener_rule_delete": _install_listener_rule_delete,
+    "target_group_delete": _install_target_group_delete,
     "alarm_state_change_events": _install_alarm_state_change_events,
 }
 

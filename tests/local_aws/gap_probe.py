@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from tests.local_aws.tiny_templates import GAPS, template, update_tag
+from tests.local_aws.tiny_templates import GAPS, attached_rule, template, update_tag, users_listener
 
 REGION = "us-east-1"
 
@@ -81,7 +81,26 @@ def probe() -> dict[str, Any]:
             observed[gap] = {"error": error}
     observed["alarm_state_change_events"] = _probe_alarm_events()
     observed["events_lambda_targets"] = _probe_lambda_target()
+    observed["stack_delete"] = _probe_stack_delete()
     return observed
+
+
+def _probe_stack_delete() -> dict[str, Any]:
+    """A stack that added a rule and a target group to a user's listener, then deleted."""
+    elbv2 = boto3.client("elbv2", region_name=REGION)
+    listener, group = users_listener(elbv2, boto3.client("ec2", region_name=REGION), "del")
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.create_stack(StackName="del", TemplateBody=json.dumps(attached_rule("del", listener, group)))
+    cloudformation.delete_stack(StackName="del")
+    rules = elbv2.describe_rules(ListenerArn=listener)["Rules"]
+    return {
+        "rules": sorted(r["Priority"] for r in rules),
+        "targetGroups": sorted(
+            g["TargetGroupName"]
+            for g in elbv2.describe_target_groups()["TargetGroups"]
+            if g["TargetGroupName"].startswith("del-")
+        ),
+    }
 
 
 def _probe_lambda_target() -> dict[str, Any]:

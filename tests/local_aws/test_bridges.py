@@ -14,7 +14,7 @@ import pytest
 
 from local_aws import bridges
 from local_aws.endpoint import LocalEndpoint
-from tests.local_aws.tiny_templates import GAPS, template, update_tag
+from tests.local_aws.tiny_templates import GAPS, attached_rule, template, update_tag, users_listener
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,6 +53,8 @@ def test_every_bridge_is_installed_and_named_for_a_probed_gap(endpoint: LocalEnd
         *GAPS,
         "alarm_state_change_events",
         "events_lambda_targets",
+        "listener_rule_delete",
+        "target_group_delete",
         "service_running_count",
         "stack_update_dependents",
         "task_definition_update_casing",
@@ -76,6 +78,8 @@ def test_gaps_exist_without_the_bridges(unbridged: dict[str, Any]) -> None:
     assert not str(unbridged["load_balancer_full_name"]["value"]).startswith("app/")
     assert unbridged["alarm_state_change_events"] == {"state": "ALARM", "events": 0}
     assert "NotImplementedError" in unbridged["events_lambda_targets"]["error"]
+    # The deleted stack's rule and waker target group are still there.
+    assert unbridged["stack_delete"] == {"rules": ["110", "default"], "targetGroups": ["del-app", "del-waker"]}
 
 
 def test_alarm_model_creates_the_metric_math_alarm_in_insufficient_data(endpoint: LocalEndpoint) -> None:
@@ -225,3 +229,21 @@ def test_events_lambda_targets_leave_the_function_to_the_local_bus_and_feed_the_
     assert json.loads(message["Body"])["detail"] == {"n": 1}
     targets = events.list_targets_by_rule(Rule=name)["Targets"]
     assert [t["Id"] for t in targets] == ["function", "queue"]
+
+
+def test_listener_rule_and_target_group_delete_with_the_stack_leaving_the_users_listener(
+    endpoint: LocalEndpoint,
+) -> None:
+    name = _name()
+    elbv2 = endpoint.client("elbv2")
+    listener, group = users_listener(elbv2, endpoint.client("ec2"), name)
+    cloudformation = endpoint.client("cloudformation")
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(attached_rule(name, listener, group)))
+    assert sorted(r["Priority"] for r in elbv2.describe_rules(ListenerArn=listener)["Rules"]) == ["110", "default"]
+    cloudformation.delete_stack(StackName=name)
+    (default,) = elbv2.describe_rules(ListenerArn=listener)["Rules"]
+    assert default["IsDefault"]
+    assert default["Actions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
+    groups = {g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"]}
+    assert f"{name}-app" in groups
+    assert f"{name}-waker" not in groups

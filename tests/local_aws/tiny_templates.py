@@ -186,3 +186,52 @@ def update_tag(endpoint_client: Any, gap_name: str, name: str, tag: str) -> None
         TemplateBody=json.dumps(template(gap_name, name)),
         Parameters=[{"ParameterKey": "Tag", "ParameterValue": tag}],
     )
+
+
+def attached_rule(name: str, listener_arn: str, user_group_arn: str) -> dict[str, Any]:
+    """A stack that adds a target group and a weighted host rule to a listener it did not create."""
+    return {
+        "Resources": {
+            "Waker": {
+                "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+                "Properties": {"Name": f"{name}-waker", "TargetType": "lambda"},
+            },
+            "Rule": {
+                "Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
+                "Properties": {
+                    "ListenerArn": listener_arn,
+                    "Priority": 110,
+                    "Conditions": [{"Field": "host-header", "HostHeaderConfig": {"Values": [f"{name}.example"]}}],
+                    "Actions": [
+                        {
+                            "Type": "forward",
+                            "ForwardConfig": {
+                                "TargetGroups": [
+                                    {"TargetGroupArn": user_group_arn, "Weight": 1},
+                                    {"TargetGroupArn": {"Ref": "Waker"}, "Weight": 0},
+                                ]
+                            },
+                        }
+                    ],
+                },
+            },
+        }
+    }
+
+
+def users_listener(elbv2: Any, ec2: Any, name: str) -> tuple[str, str]:
+    """A listener (fixed 404 by default) and an ip target group made through the API, as a user's IaC would."""
+    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.1.{index}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for index, zone in ((1, "us-east-1a"), (2, "us-east-1b"))
+    ]
+    balancer = elbv2.create_load_balancer(Name=f"{name}-users", Subnets=subnets)["LoadBalancers"][0]
+    group = elbv2.create_target_group(Name=f"{name}-app", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")
+    listener = elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
+    )
+    return listener["Listeners"][0]["ListenerArn"], group["TargetGroups"][0]["TargetGroupArn"]
