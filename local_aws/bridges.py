@@ -30,6 +30,13 @@ caches them; :func:`install` clears that cache). Gaps, as observed with tiny tem
 - ``events_lambda_targets``: a rule with a Lambda target makes ``PutEvents`` fail (moto raises
   NotImplementedError while sending to the target) as soon as an event matches the rule; with the bridge,
   moto sends to its other targets and leaves Lambda targets to :mod:`local_aws.eventbus`, which invokes them.
+- ``select_index_intrinsic``: ``Fn::Select`` whose index is itself an intrinsic (``Ref`` of a Number
+  parameter, ``Fn::FindInMap``), which CloudFormation allows, fails in moto with ``TypeError: int()
+  argument must be ... not 'dict'`` and the stack is refused. The bridge resolves the index first.
+- ``listener_rule_priority_type``: a ``ListenerRule`` keeps its ``Priority`` as CloudFormation resolved it,
+  a string when it comes from ``Fn::Select`` (CloudFormation has no arithmetic) and a number from a
+  literal or a Number parameter; the next rule on that listener then fails with ``TypeError: '<' not
+  supported between instances of 'int' and 'str'``. AWS's priority is an integer; the bridge makes it one.
 - ``listener_rule_delete``: deleting a stack leaves its ``AWS::ElasticLoadBalancingV2::ListenerRule`` on the
   listener (moto's rule model has no CloudFormation delete); in AWS the rule goes with the stack. Matters
   when the listener is not the stack's own (attach mode): a deleted stack's rule would keep its hosts.
@@ -356,7 +363,42 @@ def _install_listener_forward_config() -> None:
     _patch(backend_class, "convert_and_validate_properties", convert_and_validate_properties)
 
 
+# --- select_index_intrinsic ------------------------------------------------------------------------
+
+
+def _install_select_index_intrinsic() -> None:
+    original = cfn_parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::Select" in resource_json:
+            index, values = resource_json["Fn::Select"]
+            if isinstance(index, dict):
+                resource_json = {**resource_json, "Fn::Select": [clean_json(index, resources_map), values]}
+        return original(resource_json, resources_map)
+
+    # moto's clean_json calls itself through the module's name, so nested selects see the bridge too.
+    _patch(cfn_parsing, "clean_json", clean_json)
+
+
 # --- listener_rule_delete, target_group_delete ------------------------------------------------------
+
+
+def _install_listener_rule_priority_type() -> None:
+    rule_class = elbv2_models.FakeListenerRule
+    original = rule_class.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        properties = cloudformation_json.get("Properties", {})
+        if "Priority" in properties:
+            cloudformation_json = {
+                **cloudformation_json,
+                "Properties": {**properties, "Priority": int(properties["Priority"])},
+            }
+        return original(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+    _patch(rule_class, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
 
 
 def _install_listener_rule_delete() -> None:
@@ -742,6 +784,8 @@ BRIDGES: dict[str, Callable[[], None]] = {
     "stack_update_dependents": _install_stack_update_dependents,
     "task_definition_update_casing": _install_task_definition_update_casing,
     "events_lambda_targets": _install_events_lambda_targets,
+    "select_index_intrinsic": _install_select_index_intrinsic,
+    "listener_rule_priority_type": _install_listener_rule_priority_type,
     "listener_rule_delete": _install_listener_rule_delete,
     "target_group_delete": _install_target_group_delete,
     "alarm_state_change_events": _install_alarm_state_change_events,

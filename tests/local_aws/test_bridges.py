@@ -78,6 +78,8 @@ def test_gaps_exist_without_the_bridges(unbridged: dict[str, Any]) -> None:
     assert not str(unbridged["load_balancer_full_name"]["value"]).startswith("app/")
     assert unbridged["alarm_state_change_events"] == {"state": "ALARM", "events": 0}
     assert "NotImplementedError" in unbridged["events_lambda_targets"]["error"]
+    assert "TypeError" in unbridged["select_index_intrinsic"]["error"]
+    assert "'<' not supported between instances of" in unbridged["listener_rule_priority_type"]["error"]
     # The deleted stack's rule and waker target group are still there.
     assert unbridged["stack_delete"] == {"rules": ["110", "default"], "targetGroups": ["del-app", "del-waker"]}
 
@@ -247,3 +249,17 @@ def test_listener_rule_and_target_group_delete_with_the_stack_leaving_the_users_
     groups = {g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"]}
     assert f"{name}-app" in groups
     assert f"{name}-waker" not in groups
+
+
+def test_select_index_intrinsic_resolves_a_ref_index(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "select_index_intrinsic")
+    assert endpoint.client("ssm").get_parameter(Name=f"/{name}/next")["Parameter"]["Value"] == "3"
+
+
+def test_listener_rule_priority_type_orders_literal_and_selected_priorities(endpoint: LocalEndpoint) -> None:
+    name = _create(endpoint, "listener_rule_priority_type")
+    elbv2 = endpoint.client("elbv2")
+    balancer = elbv2.describe_load_balancers(Names=[f"{name}-alb"])["LoadBalancers"][0]
+    listener = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
+    rules = elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
+    assert [r["Priority"] for r in rules] == ["1", "2", "default"]

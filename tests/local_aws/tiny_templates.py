@@ -30,6 +30,15 @@ _NETWORK: dict[str, Any] = {
     },
 }
 
+_RULE: dict[str, Any] = {
+    "Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
+    "Properties": {
+        "ListenerArn": {"Ref": "Listener"},
+        "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/x/*"]}}],
+        "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": "TargetGroupA"}}],
+    },
+}
+
 _TARGET_GROUP_A_FULL_NAME = {"Fn::GetAtt": ["TargetGroupA", "TargetGroupFullName"]}
 
 _GAPS: dict[str, dict[str, Any]] = {
@@ -164,7 +173,34 @@ _GAPS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "select_index_intrinsic": {
+        # The next priority after a Number parameter: CloudFormation has no arithmetic, so a list picks it.
+        "Next": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {
+                "Name": "/NAME/next",
+                "Type": "String",
+                "Value": {"Fn::Select": [{"Ref": "Priority"}, {"Fn::Split": [",", "1,2,3,4,5"]}]},
+            },
+        },
+    },
+    "listener_rule_priority_type": {
+        "Listener": {
+            "Type": "AWS::ElasticLoadBalancingV2::Listener",
+            "Properties": {
+                "LoadBalancerArn": {"Ref": "Alb"},
+                "Port": 80,
+                "Protocol": "HTTP",
+                "DefaultActions": [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
+            },
+        },
+        # A literal priority, and one picked from a list (a string), as a template without arithmetic does.
+        "First": _RULE | {"Properties": _RULE["Properties"] | {"Priority": 1}},
+        "Second": _RULE | {"Properties": _RULE["Properties"] | {"Priority": {"Fn::Select": [1, ["1", "2"]]}}},
+    },
 }
+# Parameters of the tiny templates that need any.
+_PARAMETERS: dict[str, dict[str, Any]] = {"select_index_intrinsic": {"Priority": {"Type": "Number", "Default": 2}}}
 
 # Gaps shown by the stacks of other gaps (see gap_probe).
 GAPS = tuple(_GAPS)
@@ -176,6 +212,8 @@ def template(gap: str, name: str) -> dict[str, Any]:
     document: dict[str, Any] = {"Resources": json.loads(json.dumps(resources).replace("NAME", name))}
     if gap == "stack_update_dependents":
         document["Parameters"] = {"Tag": {"Type": "String", "Default": "1"}}
+    if gap in _PARAMETERS:
+        document["Parameters"] = copy.deepcopy(_PARAMETERS[gap])
     return document
 
 
