@@ -166,23 +166,26 @@ class _Ecs:
 class _Elbv2:
     world: World
 
-    def describe_listeners(self, *, ListenerArns: list[str]) -> dict[str, Any]:
-        self.world.before_call("elbv2:DescribeListeners", {"ListenerArns": ListenerArns})
+    def describe_rules(self, *, RuleArns: list[str]) -> dict[str, Any]:
+        self.world.before_call("elbv2:DescribeRules", {"RuleArns": RuleArns})
         groups = [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in self.world.weights.items()]
         return {
-            "Listeners": [
+            "Rules": [
                 {
-                    "ListenerArn": ListenerArns[0],
-                    "DefaultActions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
+                    "RuleArn": RuleArns[0],
+                    "Priority": "3",
+                    "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}],
+                    "Actions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
+                    "IsDefault": False,
                 }
             ]
         }
 
-    def modify_listener(self, **params: Any) -> dict[str, Any]:
-        self.world.before_call("elbv2:ModifyListener", params)
-        for group in params["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]:
+    def modify_rule(self, **params: Any) -> dict[str, Any]:
+        self.world.before_call("elbv2:ModifyRule", params)
+        for group in params["Actions"][0]["ForwardConfig"]["TargetGroups"]:
             self.world.weights[group["TargetGroupArn"]] = group["Weight"]
-        return {"Listeners": []}
+        return {"Rules": []}
 
     def describe_target_health(self, *, TargetGroupArn: str) -> dict[str, Any]:
         self.world.before_call("elbv2:DescribeTargetHealth", {"TargetGroupArn": TargetGroupArn})

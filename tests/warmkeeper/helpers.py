@@ -15,8 +15,9 @@ EVENTS = Path(__file__).resolve().parents[2] / "events" / "warmkeeper"
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-LISTENER_ARN = (
-    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/warmkeeper-alb/50dc6c495c0c9188/f2f7dc8efc522ab2"
+RULE_ARN = (
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/warmkeeper-alb/50dc6c495c0c9188/"
+    "f2f7dc8efc522ab2/9683b2d02a6cabee"
 )
 ECS_TG_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/warmkeeper-ecs/6d0ecf831eec9f09"
 WAKER_TG_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/warmkeeper-waker/73e2d6bc24d8a067"
@@ -26,7 +27,7 @@ ENVIRONMENT = {
     "CLUSTER_NAME": "warmkeeper",
     "SERVICE_NAME": "warmkeeper",
     "STATE_PARAMETER_NAME": "/warmkeeper/warmkeeper/state",
-    "LISTENER_ARN": LISTENER_ARN,
+    "ROUTE_RULE_ARN": RULE_ARN,
     "ECS_TARGET_GROUP_ARN": ECS_TG_ARN,
     "WAKER_TARGET_GROUP_ARN": WAKER_TG_ARN,
     "IDLE_ALARM_NAME": "warmkeeper-idle",

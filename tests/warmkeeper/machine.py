@@ -11,7 +11,7 @@ definition ECS refuses), which no retry fixes.
 
 Invariants, checked after every step:
 1. No black hole: desiredCount 0 never leaves traffic on ECS; traffic never goes to ECS without a
-   healthy target (checked at the ModifyListener call); after a reconcile, no healthy target means the
+   healthy target (checked at the ModifyRule call); after a reconcile, no healthy target means the
    waker.
 2. Safety: desiredCount 0 is never set while pinned, during a deployment, before traffic moved, and (for
    anything but an operator's sleep) while the idle alarm says there was activity or inside the minimum
@@ -152,8 +152,8 @@ class ControllerMachine(RuleBasedStateMachine):
 
     def _check_write(self, operation: str, params: dict[str, Any]) -> None:
         world = self.world
-        if operation == "elbv2:ModifyListener":
-            groups = params["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
+        if operation == "elbv2:ModifyRule":
+            groups = params["Actions"][0]["ForwardConfig"]["TargetGroups"]
             ecs = next(g["Weight"] for g in groups if g["TargetGroupArn"] == self.settings.ecs_target_group_arn)
             if ecs > 0 and world.healthy == 0:
                 self._flag("traffic sent to ECS without a healthy target")
@@ -273,9 +273,9 @@ class ControllerMachine(RuleBasedStateMachine):
             world = self.world
             world.set_desired(0)
             world.set_healthy(0)
-            self.clients.elbv2.modify_listener(
-                ListenerArn=self.settings.listener_arn,
-                DefaultActions=[
+            self.clients.elbv2.modify_rule(
+                RuleArn=self.settings.route_rule_arn,
+                Actions=[
                     {
                         "Type": "forward",
                         "ForwardConfig": {

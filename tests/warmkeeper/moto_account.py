@@ -34,13 +34,14 @@ PARAMETER = "/warmkeeper/warmkeeper/state"
 @dataclass(frozen=True)
 class MotoAccount:
     listener_arn: str
+    rule_arn: str
     ecs_tg_arn: str
     waker_tg_arn: str
 
     @property
     def environment(self) -> dict[str, str]:
         return ENVIRONMENT | {
-            "LISTENER_ARN": self.listener_arn,
+            "ROUTE_RULE_ARN": self.rule_arn,
             "ECS_TARGET_GROUP_ARN": self.ecs_tg_arn,
             "WAKER_TARGET_GROUP_ARN": self.waker_tg_arn,
         }
@@ -52,8 +53,8 @@ class MotoAccount:
         return int(service["services"][0]["desiredCount"])
 
     def weights(self) -> tuple[int, int]:
-        listener = _client("elbv2").describe_listeners(ListenerArns=[self.listener_arn])
-        groups = listener["Listeners"][0]["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
+        rule = _client("elbv2").describe_rules(RuleArns=[self.rule_arn])
+        groups = rule["Rules"][0]["Actions"][0]["ForwardConfig"]["TargetGroups"]
         by_arn = {g["TargetGroupArn"]: g.get("Weight", 1) for g in groups}
         return by_arn[self.ecs_tg_arn], by_arn[self.waker_tg_arn]
 
@@ -81,9 +82,14 @@ class MotoAccount:
         _client("ecs").update_service(cluster=CLUSTER, service=SERVICE, desiredCount=count)
 
     def set_weights(self, ecs: int, waker: int) -> None:
-        _client("elbv2").modify_listener(
-            ListenerArn=self.listener_arn, DefaultActions=_forward(self.ecs_tg_arn, ecs, self.waker_tg_arn, waker)
+        _client("elbv2").modify_rule(
+            RuleArn=self.rule_arn, Actions=_forward(self.ecs_tg_arn, ecs, self.waker_tg_arn, waker)
         )
+
+    def default_action(self) -> Any:
+        """The listener's default action, which the controller must never change."""
+        listener = _client("elbv2").describe_listeners(ListenerArns=[self.listener_arn])
+        return listener["Listeners"][0]["DefaultActions"]
 
     def simulate_task_healthy(self, ip: str = "10.0.1.10") -> None:
         """A task came up and passed its health check: moto reports a registered target healthy at once."""
@@ -103,6 +109,14 @@ class MotoAccount:
         service = backend.services[f"{CLUSTER}:{SERVICE}"]
         for deployment in service.deployments:
             deployment["rolloutState"] = rollout_state
+
+
+NOT_FOUND: Any = [
+    {
+        "Type": "fixed-response",
+        "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "Not found"},
+    }
+]
 
 
 def _forward(ecs_arn: str, ecs: int, waker_arn: str, waker: int) -> Any:
@@ -141,9 +155,16 @@ def build_account() -> MotoAccount:
     waker_tg = elbv2.create_target_group(Name="warmkeeper-waker", TargetType="lambda")["TargetGroups"][0][
         "TargetGroupArn"
     ]
-    listener = elbv2.create_listener(
-        LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=_forward(ecs_tg, 1, waker_tg, 0)
-    )["Listeners"][0]["ListenerArn"]
+    # As the template builds it: a fixed 404 default action, and the rule whose weights the controller flips.
+    listener = elbv2.create_listener(LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=NOT_FOUND)[
+        "Listeners"
+    ][0]["ListenerArn"]
+    rule = elbv2.create_rule(
+        ListenerArn=listener,
+        Priority=3,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}],
+        Actions=_forward(ecs_tg, 1, waker_tg, 0),
+    )["Rules"][0]["RuleArn"]
 
     ecs = _client("ecs")
     ecs.create_cluster(clusterName=CLUSTER)
@@ -196,7 +217,7 @@ def build_account() -> MotoAccount:
         cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="created by the test")
     _client("ssm").put_parameter(Name=PARAMETER, Value="{}", Type="String")
 
-    account = MotoAccount(listener_arn=listener, ecs_tg_arn=ecs_tg, waker_tg_arn=waker_tg)
+    account = MotoAccount(listener_arn=listener, rule_arn=rule, ecs_tg_arn=ecs_tg, waker_tg_arn=waker_tg)
     # AWS starts a service without DesiredCount at 1 task; moto at 0. Done by hand, as AWS would.
     account.set_desired_count(1)
     account.simulate_deployment("COMPLETED")

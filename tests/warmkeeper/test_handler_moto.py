@@ -1,6 +1,6 @@
 """Every fixture through the real handler against a moto account shaped like the template.
 
-Asserts the resulting desiredCount, listener weights and state parameter, and counts the AWS API calls
+Asserts the resulting desiredCount, rule weights and state parameter, and counts the AWS API calls
 each decision makes at the botocore level (independently of the controller's own bookkeeping).
 """
 
@@ -18,7 +18,7 @@ from moto import mock_aws
 
 from tests.warmkeeper.helpers import FakeContext, emitted_metrics, load_event
 from tests.warmkeeper.moto_account import MotoAccount, build_account
-from warmkeeper.adapters.aws import default_clients
+from warmkeeper.adapters.aws import AwsStateError, default_clients
 from warmkeeper.models.events import MalformedEventError
 from warmkeeper.models.settings import SettingsError, get_settings
 from warmkeeper_shared.state import Phase, StateDocumentError, derive_phase, parse_state
@@ -108,7 +108,7 @@ def test_sleep_wake_ready(account: MotoAccount, api_calls: list[str], capsys: py
         "monitoring:DescribeAlarms",
         "ssm:GetParameter",
         "ecs:DescribeServices",
-        "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:ModifyRule",
         "ecs:UpdateService",
     ]
     account.simulate_tasks_gone()
@@ -138,7 +138,7 @@ def test_sleep_wake_ready(account: MotoAccount, api_calls: list[str], capsys: py
     assert api_calls == [
         "ssm:GetParameter",
         "elasticloadbalancing:DescribeTargetHealth",
-        "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:ModifyRule",
         "ssm:PutParameter",
     ]
     metrics = emitted_metrics(capsys.readouterr().out)
@@ -398,7 +398,7 @@ def test_reconcile_in_sync_reads_only(account: MotoAccount, api_calls: list[str]
             "ssm:GetParameter",
             "ecs:DescribeServices",
             "monitoring:DescribeAlarms",
-            "elasticloadbalancing:DescribeListeners",
+            "elasticloadbalancing:DescribeRules",
             "elasticloadbalancing:DescribeTargetHealth",
         ]
     )
@@ -434,6 +434,40 @@ def test_reconcile_hands_back_a_missed_ready(account: MotoAccount) -> None:
     invoke("reconcile-tick")
     assert account.weights() == AWAKE
     assert "wakeStartedAt" not in account.state()
+
+
+def test_a_deploy_of_the_users_iac_that_sets_desired_count_is_noticed_and_logged(
+    account: MotoAccount, caplog: pytest.LogCaptureFixture
+) -> None:
+    put_to_sleep(account)
+    account.set_desired_count(1)  # what a CDK/Terraform deploy re-applying desiredCount does
+    caplog.set_level("INFO")
+    assert invoke("reconcile-tick")["outcome"] == "reconciled"
+    assert account.weights() == ASLEEP and "wakeStartedAt" in account.state()
+    (decision,) = logged(caplog, "decision", "WARNING")
+    assert "starting-without-wake-record" in decision.details["repairs"]
+    assert "outside Warmkeeper" in decision.reason and "IaC" in decision.reason
+
+
+def test_the_controller_never_changes_the_listener_default_action(account: MotoAccount) -> None:
+    before = account.default_action()
+    put_to_sleep(account)
+    invoke("wake-requested")
+    account.simulate_task_healthy()
+    invoke("service-steady-state")
+    invoke("reconcile-tick")
+    assert account.weights() == AWAKE
+    assert account.default_action() == before
+
+
+def test_a_rule_that_forwards_elsewhere_fails_with_a_clear_error(account: MotoAccount) -> None:
+    from tests.warmkeeper.moto_account import _client  # noqa: PLC0415 - only this test rewrites the rule
+
+    _client("elbv2").modify_rule(
+        RuleArn=account.rule_arn, Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "503"}}]
+    )
+    with pytest.raises(AwsStateError, match="forwards to neither"):
+        invoke("reconcile-tick")
 
 
 # ---------------------------------------------------------------- ignored and malformed
@@ -494,6 +528,16 @@ def test_missing_setting_names_the_variable(controller_env: dict[str, str], monk
     monkeypatch.setenv("IDLE_ALARM_NAME", "warmkeeper-idle")
     get_settings.cache_clear()
     with pytest.raises(SettingsError, match="MIN_AWAKE_MINUTES='ten'"):
+        lambda_handler(load_event("reconcile-tick"), FakeContext())
+
+
+def test_the_old_listener_setting_gets_a_clear_error(
+    controller_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ROUTE_RULE_ARN")
+    monkeypatch.setenv("LISTENER_ARN", "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/a/1/2")
+    get_settings.cache_clear()
+    with pytest.raises(SettingsError, match=r"LISTENER_ARN is no longer read.*ROUTE_RULE_ARN"):
         lambda_handler(load_event("reconcile-tick"), FakeContext())
 
 

@@ -31,7 +31,7 @@ def test_sleep_wake_ready_through_sam_local_invoke(
 ) -> None:
     account = bridge_account
     env = stack_env(moto_bridge_endpoint) | {
-        "LISTENER_ARN": account.listener_arn,
+        "ROUTE_RULE_ARN": account.rule_arn,
         "ECS_TARGET_GROUP_ARN": account.ecs_tg_arn,
         "WAKER_TARGET_GROUP_ARN": account.waker_tg_arn,
     }
@@ -44,7 +44,7 @@ def test_sleep_wake_ready_through_sam_local_invoke(
         "cloudwatch:DescribeAlarms",
         "ssm:GetParameter",
         "ecs:DescribeServices",
-        "elbv2:ModifyListener",
+        "elbv2:ModifyRule",
         "ecs:UpdateService",
     ]
     assert account.desired_count() == 0 and account.weights() == ASLEEP

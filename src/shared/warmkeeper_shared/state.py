@@ -4,8 +4,8 @@ The controller is its only writer. The heartbeat function reads it to tell visit
 under way or has failed, so the phase logic lives here, once.
 
 What is *not* in the record: whether the service is asleep (that is the service's desiredCount, which
-both functions read from ECS) and where traffic goes (the listener's weights). Keeping only what AWS
-cannot tell us means the record never disagrees with AWS about those, and a sleep costs no write.
+both functions read from ECS) and where traffic goes (the weights of the controller's listener rule).
+Keeping only what AWS cannot tell us means the record never disagrees with AWS about those, and a sleep costs no write.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pydantic.alias_generators import to_camel
 
 
 class Route(StrEnum):
-    """Where the listener's default action sends user traffic."""
+    """Where the controller's listener rule sends user traffic."""
 
     ECS = "ecs"
     WAKER = "waker"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from warmkeeper.adapters.routing import AwsStateError, FrontDoor, front_door_for
 from warmkeeper.domain.model import (
     Action,
     Observation,
@@ -25,7 +26,7 @@ from warmkeeper.domain.model import (
     Weights,
 )
 from warmkeeper.models.settings import Settings
-from warmkeeper_shared.state import Route, parse_state
+from warmkeeper_shared.state import parse_state
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -36,9 +37,7 @@ if TYPE_CHECKING:
 # Standard mode retries throttling and 5xx with jittered back-off; 4 attempts fit the 30 s timeout.
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=10)
 
-
-class AwsStateError(RuntimeError):
-    """AWS answered, but not with what the stack should look like (a missing service, listener...)."""
+__all__ = ["AwsClients", "AwsGateway", "AwsStateError", "default_clients"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +74,10 @@ class AwsGateway:
     clients: AwsClients
     settings: Settings
     calls: list[str] = field(default_factory=list)
+
+    @property
+    def front_door(self) -> FrontDoor:
+        return front_door_for(self.settings, self.clients.elbv2)
 
     def _called(self, operation: str) -> None:
         self.calls.append(operation)
@@ -137,26 +140,9 @@ class AwsGateway:
         )
 
     def _weights(self) -> Weights:
-        self._called("elbv2:DescribeListeners")
-        answer = self.clients.elbv2.describe_listeners(ListenerArns=[self.settings.listener_arn])
-        listeners = answer.get("Listeners", [])
-        if not listeners:
-            raise AwsStateError(f"listener {self.settings.listener_arn} not found")
-        weights = {self.settings.ecs_target_group_arn: 0, self.settings.waker_target_group_arn: 0}
-        for action in listeners[0].get("DefaultActions", []):
-            if action.get("Type") != "forward":
-                continue
-            groups = action.get("ForwardConfig", {}).get("TargetGroups", [])
-            if not groups and "TargetGroupArn" in action:
-                groups = [{"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
-            for group in groups:
-                arn = group.get("TargetGroupArn", "")
-                if arn in weights:
-                    weights[arn] = group.get("Weight", 1)
-        return Weights(
-            ecs=weights[self.settings.ecs_target_group_arn],
-            waker=weights[self.settings.waker_target_group_arn],
-        )
+        door = self.front_door
+        self._called(door.read_operation)
+        return door.weights()
 
     def _healthy_targets(self) -> int:
         self._called("elbv2:DescribeTargetHealth")
@@ -170,22 +156,9 @@ class AwsGateway:
     def perform(self, action: Action) -> None:
         match action:
             case RouteTraffic(to=to):
-                self._called("elbv2:ModifyListener")
-                ecs, waker = (1, 0) if to is Route.ECS else (0, 1)
-                self.clients.elbv2.modify_listener(
-                    ListenerArn=self.settings.listener_arn,
-                    DefaultActions=[
-                        {
-                            "Type": "forward",
-                            "ForwardConfig": {
-                                "TargetGroups": [
-                                    {"TargetGroupArn": self.settings.ecs_target_group_arn, "Weight": ecs},
-                                    {"TargetGroupArn": self.settings.waker_target_group_arn, "Weight": waker},
-                                ]
-                            },
-                        }
-                    ],
-                )
+                door = self.front_door
+                self._called(door.write_operation)
+                door.route(to)
             case SetDesiredCount(count=count, force_new_deployment=force):
                 self._called("ecs:UpdateService")
                 self.clients.ecs.update_service(

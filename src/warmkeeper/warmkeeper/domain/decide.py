@@ -62,6 +62,19 @@ _FIELDS = {
 }
 
 
+# The reconcile's word on a service that slept (traffic on the waker) and got tasks without a wake of
+# Warmkeeper's: the user's own IaC re-applying desiredCount on a deploy is the usual cause.
+_SCALED_OUTSIDE = (
+    "desiredCount was raised outside Warmkeeper while the service slept (scaled up by hand, or a deploy of "
+    "the service's own IaC that sets desiredCount); tracked as a wake, the service sleeps again when idle"
+)
+_HEALTHY_ON_WAKER = (
+    "tasks are healthy but traffic was on the waker with no wake on record: desiredCount raised outside "
+    "Warmkeeper (by hand, or a deploy of the service's own IaC that sets desiredCount), or a sleep that "
+    "stopped half-way; traffic handed back, the service sleeps again when idle"
+)
+
+
 class SleepMode(StrEnum):
     IDLE_ALARM = "idle-alarm"
     AFTER_DEPLOYMENT = "deployment-completed"
@@ -320,7 +333,7 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
         retry = (SaveState(state.model_copy(update={"wake_started_at": now, "failure": failure})),)
     reason = f"retrying after: {failure.reason}" if failure is not None else None
     if service.desired_count == 0:
-        # The listener is not read here: the controller routes to the waker before every sleep, and a count
+        # The route is not read here: the controller routes to the waker before every sleep, and a count
         # set to 0 by hand with traffic left on ECS is repaired by the next reconcile (one read saved on the
         # path visitors wait on).
         ordered = (
@@ -629,6 +642,8 @@ def _reconcile_hand_back(now: datetime, plan: _Plan, route: Route | None) -> Non
         plan.repairs.append("missed-ready")
     else:
         plan.repairs.append("healthy-but-routed-to-waker")
+        if route is Route.WAKER:
+            plan.reason = _HEALTHY_ON_WAKER
     plan.update(wake_started_at=None, failure=None, awake_since=now)
     if route is not Route.ECS:
         plan.post.append(RouteTraffic(Route.ECS))
@@ -684,6 +699,9 @@ def _reconcile_starting(now: datetime, settings: Settings, plan: _Plan, route: R
     if state.wake_started_at is None and state.failure is None:
         # Tasks died, or someone scaled the service by hand: track it as a wake so its deadline applies.
         plan.repairs.append("starting-without-wake-record")
+        if route is Route.WAKER:
+            # Asleep by Warmkeeper's route, yet ECS wants tasks: nobody asked Warmkeeper for this wake.
+            plan.reason = _SCALED_OUTSIDE
         plan.update(wake_started_at=now)
     elif state.failure is None and _overdue(now, settings, state):
         plan.reason = f"the wake did not finish within {settings.wake_deadline_minutes} minutes"

@@ -114,7 +114,7 @@ class Observe(StrEnum):
     STATE = "state"  # SSM GetParameter
     SERVICE = "service"  # ECS DescribeServices
     ALARMS = "alarms"  # CloudWatch DescribeAlarms (both alarms, one call)
-    ROUTE = "route"  # ELBv2 DescribeListeners
+    ROUTE = "route"  # where traffic goes: the front door (ELBv2 DescribeRules of the owned rule)
     HEALTH = "health"  # ELBv2 DescribeTargetHealth (ECS target group)
 
 

@@ -19,7 +19,7 @@ _ENV = {
     "CLUSTER_NAME": "cluster_name",
     "SERVICE_NAME": "service_name",
     "STATE_PARAMETER_NAME": "state_parameter_name",
-    "LISTENER_ARN": "listener_arn",
+    "ROUTE_RULE_ARN": "route_rule_arn",
     "ECS_TARGET_GROUP_ARN": "ecs_target_group_arn",
     "WAKER_TARGET_GROUP_ARN": "waker_target_group_arn",
     "IDLE_ALARM_NAME": "idle_alarm_name",
@@ -43,7 +43,8 @@ class Settings(BaseModel):
     cluster_name: str = Field(min_length=1)
     service_name: str = Field(min_length=1)
     state_parameter_name: str = Field(pattern=r"^/")
-    listener_arn: str = Field(pattern=r"^arn:aws[a-z-]*:elasticloadbalancing:.+:listener/")
+    # The listener rule whose weighted forward the controller flips (its own, at RulePriority+2).
+    route_rule_arn: str = Field(pattern=r"^arn:aws[a-z-]*:elasticloadbalancing:.+:listener-rule/")
     ecs_target_group_arn: str = Field(pattern=r"^arn:aws[a-z-]*:elasticloadbalancing:.+:targetgroup/")
     waker_target_group_arn: str = Field(pattern=r"^arn:aws[a-z-]*:elasticloadbalancing:.+:targetgroup/")
     idle_alarm_name: str = Field(min_length=1)
@@ -72,6 +73,11 @@ class Settings(BaseModel):
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         missing = sorted(env for env in _ENV if not environ.get(env, "").strip())
+        if "ROUTE_RULE_ARN" in missing and environ.get("LISTENER_ARN", "").strip():
+            raise SettingsError(
+                "LISTENER_ARN is no longer read: the controller flips the weights of its own listener rule, "
+                "named by ROUTE_RULE_ARN; deploy the current template.yaml"
+            )
         if missing:
             raise SettingsError(f"missing environment variable(s): {', '.join(missing)}")
         try:
