@@ -44,6 +44,10 @@ class Clock:
         """Call ``tick(minute)`` for every minute boundary the clock passes, in order."""
         self._on_minute.append(tick)
 
+    def off_minute(self, tick: Tick) -> None:
+        """No more minutes for ``tick`` (a stack deleted mid-scenario)."""
+        self._on_minute.remove(tick)
+
     def advance(self, delta: timedelta, label: str = "waiting") -> None:
         """Move on by ``delta``, minute boundary by minute boundary, sleeping ``delta / speed`` for real."""
         if delta < timedelta(0):
@@ -57,7 +61,7 @@ class Clock:
             self._now = step_end
             self._show(label, total - (target - self._now).total_seconds(), total)
             if self._now == next_minute:
-                for tick in self._on_minute:
+                for tick in list(self._on_minute):
                     tick(self._now)
         self._end_progress()
 

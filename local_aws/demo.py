@@ -17,8 +17,10 @@ from typing import TextIO
 
 from local_aws.clock import Clock, stderr_if_terminal
 from local_aws.endpoint import EndpointError
+from local_aws.functions import Invocation
 from local_aws.runtime import LocalAws
 from local_aws.scenario import LOCAL_OVERRIDES, ExpectationFailed, Scenario, Timeline
+from local_aws.shared_alb import SharedAlb, SharedAlbScenario
 from local_aws.stack import TEMPLATE, StackError
 
 
@@ -45,9 +47,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--template", type=Path, default=TEMPLATE, help="the SAM template (default template.yaml)")
     parser.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default="lifecycle",
+        help="lifecycle (default): the full stack's whole lifecycle; shared-alb: two stacks attached to a "
+        "user's own services on one shared load balancer",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="also show reconcile ticks that changed nothing, and stack traces"
     )
     return parser
+
+
+SCENARIOS = ("lifecycle", "shared-alb")
 
 
 def _bad_option(arguments: argparse.Namespace) -> str | None:
@@ -57,7 +69,44 @@ def _bad_option(arguments: argparse.Namespace) -> str | None:
         return "--speed must be 0 or more"
     if arguments.reconcile_minutes is not None and not 1 <= arguments.reconcile_minutes <= 60:
         return "--reconcile-minutes must be between 1 and 60 (the template's limits)"
+    if arguments.scenario == "shared-alb" and arguments.containers:
+        return "--containers runs the lifecycle scenario only"
     return None
+
+
+def _lifecycle(
+    arguments: argparse.Namespace, overrides: dict[str, str], clock: Clock, timeline: Timeline, out: TextIO
+) -> tuple[list[Invocation], str]:
+    with LocalAws(
+        template_path=arguments.template,
+        overrides=overrides,
+        containers=arguments.containers,
+        clock=clock,
+        on_delivery=timeline.delivery,
+        on_alarm=timeline.alarm,
+    ) as local:
+        timeline.local = local
+        out.write(f"Local AWS endpoint: {local.stack.endpoint.url}\n")
+        Scenario(local, timeline, arguments.idle_minutes).run()
+        return local.functions.invocations, local.functions.mode
+
+
+def _shared_alb(
+    arguments: argparse.Namespace, overrides: dict[str, str], clock: Clock, timeline: Timeline, out: TextIO
+) -> tuple[list[Invocation], str]:
+    with SharedAlb(
+        template_path=arguments.template,
+        overrides=overrides,
+        clock=clock,
+        on_delivery=timeline.delivery,
+        on_alarm=timeline.alarm,
+    ) as shared:
+        first, *others = shared.stacks.values()
+        timeline.local, timeline.others = first, others
+        out.write(f"Local AWS endpoint: {first.stack.endpoint.url}\n")
+        SharedAlbScenario(first, timeline, arguments.idle_minutes, shared=shared).run()
+        invocations = [i for local in shared.stacks.values() for i in local.functions.invocations]
+        return invocations, first.functions.mode
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
@@ -71,6 +120,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     # Powertools' note when an invocation recorded no metric (a status poll, say): not the demo's news.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.getLogger("moto").setLevel(logging.ERROR)
+    # The SAM translator notes metrics it never publishes (it runs once per stack here).
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
     timeline = Timeline(out, verbose=arguments.verbose)
     clock = Clock(speed=arguments.speed, progress=stderr_if_terminal())
     overrides = {**LOCAL_OVERRIDES, "IdleMinutes": str(arguments.idle_minutes)}
@@ -83,19 +134,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         "The functions read the real clock, so the local stack runs with MinAwakeMinutes=0 "
         "(see local_aws/scenario.py).\n"
     )
+    play = _shared_alb if arguments.scenario == "shared-alb" else _lifecycle
     try:
-        with LocalAws(
-            template_path=arguments.template,
-            overrides=overrides,
-            containers=arguments.containers,
-            clock=clock,
-            on_delivery=timeline.delivery,
-            on_alarm=timeline.alarm,
-        ) as local:
-            timeline.local = local
-            out.write(f"Local AWS endpoint: {local.stack.endpoint.url}\n")
-            Scenario(local, timeline, arguments.idle_minutes).run()
-            invocations = local.functions.invocations
+        invocations, mode = play(arguments, overrides, clock, timeline, out)
     except ExpectationFailed as failure:
         out.write(
             f"\nFAILED at step {failure.step!r}\n  expected: {failure.expectation}\n  observed: {failure.observed}\n"
@@ -119,7 +160,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     scenario_minutes = clock.elapsed().total_seconds() / 60
     out.write(
         f"\nAll expectations held: {scenario_minutes:.0f} scenario minutes in {elapsed:.1f} s of real time, "
-        f"{len(invocations)} function invocations ({local.functions.mode}, "
+        f"{len(invocations)} function invocations ({mode}, "
         f"{sum(i.seconds for i in invocations) / max(1, len(invocations)):.2f} s each on average); "
         "the local endpoint is stopped.\n"
     )

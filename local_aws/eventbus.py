@@ -7,6 +7,10 @@ one extra target, a queue of its own (the "tap"); what lands in a rule's tap is 
 Lambda targets, as an asynchronous invocation: retried on error as the function's EventInvokeConfig says,
 then handed to its on-failure destination. Schedule rules fire on the scenario clock's minutes.
 
+Several stacks on one endpoint (a shared ALB) get one bus each: a bus drains only its own stack's taps and
+puts only its own alarms' transitions, so an event reaches a stack's functions only when that stack's
+deployed patterns match it.
+
 Events AWS services emit (alarm state changes, ECS service, deployment and task events) are put the same
 way, with the service as source. Alarm state changes come from the alarm-state-change bridge: real before
 and after states of the alarm in the local endpoint.
@@ -42,6 +46,8 @@ class Delivery:
     event: dict[str, Any]
     attempts: list[Invocation]
     dead_lettered: bool
+    # The stack whose rule and function these are.
+    stack: str = ""
 
     @property
     def result(self) -> Invocation:
@@ -117,6 +123,7 @@ class EventBus:
     _rules: list[_Rule] = field(default_factory=list, init=False)
     _alarm_transitions: list[bridges.AlarmTransition] = field(default_factory=list, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _alarm_names: set[str] = field(default_factory=set, init=False)
     deliveries: list[Delivery] = field(default_factory=list, init=False)
 
     # ------------------------------------------------------------------ set-up
@@ -156,6 +163,7 @@ class EventBus:
                 events.put_targets(Rule=name, Targets=[{"Id": TAP_TARGET_ID, "Arn": queue_arn}])
                 entry.tap_url = queue_url
             self._rules.append(entry)
+        self._alarm_names = set(self.stack.alarm_names())
         bridges.add_alarm_listener(self._alarm_changed)
 
     def close(self) -> None:
@@ -176,6 +184,10 @@ class EventBus:
 
     def _alarm_changed(self, transition: bridges.AlarmTransition) -> None:
         # Called in whichever thread changed the alarm (the endpoint's, for a function's call): queue it.
+        # Only this stack's alarms: with several stacks on one endpoint, each transition is put once, by
+        # the bus of the stack that owns the alarm (CloudWatch sends one event per transition).
+        if transition.alarm_name not in self._alarm_names:
+            return
         with self._lock:
             self._alarm_transitions.append(transition)
 
@@ -246,7 +258,7 @@ class EventBus:
         dead_lettered = attempts[-1].error is not None
         if dead_lettered:
             self._on_failure(config, function.arn, event, attempts[-1])
-        delivery = Delivery(rule.name, function.logical_id, event, attempts, dead_lettered)
+        delivery = Delivery(rule.name, function.logical_id, event, attempts, dead_lettered, self.stack.name)
         self.deliveries.append(delivery)
         if self.on_delivery is not None:
             self.on_delivery(delivery)

@@ -20,7 +20,7 @@ from local_aws.endpoint import DOCKER_BRIDGE_GATEWAY, LOOPBACK, LocalEndpoint
 from local_aws.eventbus import Delivery, EventBus
 from local_aws.functions import Functions, Invocation, functions_for
 from local_aws.simulate import EcsSimulator, StandInApp
-from local_aws.stack import TEMPLATE, LocalFunction, LocalStack, deploy
+from local_aws.stack import STACK_NAME, TEMPLATE, LocalFunction, LocalStack, deploy
 
 
 @dataclass
@@ -77,6 +77,14 @@ class LocalAws:
     on_delivery: Callable[[Delivery], None] | None = None
     on_alarm: Callable[[Evaluation], None] | None = None
     endpoint: LocalEndpoint | None = None
+    stack_name: str = STACK_NAME
+    # The VPC and subnets to deploy into (the user's, in attach mode); None: a new one.
+    network: Mapping[str, Any] | None = None
+    # The application behind the service's target group; None: a stand-in named from the stack.
+    app: StandInApp | None = None
+    # The first task's address in the simulated ECS (services sharing a subnet use different ranges).
+    first_ip: int = 10
+    deleted: bool = field(default=False, init=False)
     _own_endpoint: bool = field(default=False, init=False)
     stack: LocalStack = field(init=False)
     functions: _PublishingFunctions = field(init=False)
@@ -100,27 +108,32 @@ class LocalAws:
         return self
 
     def _assemble(self, endpoint: LocalEndpoint) -> None:
-        self.stack = deploy(endpoint, template_path=self.template_path, overrides=self.overrides)
+        self.stack = deploy(
+            endpoint,
+            template_path=self.template_path,
+            stack_name=self.stack_name,
+            overrides=self.overrides,
+            network=self.network,
+        )
         self.functions = _PublishingFunctions(functions_for(self.stack, self.containers), endpoint, self.clock)
         self.bus = EventBus(self.stack, self.functions, self.clock, self.on_delivery)
         self.bus.start()
-        alarm_names = [
-            self.stack.physical_ids[logical_id] for logical_id in self.stack.resources_of_type("AWS::CloudWatch::Alarm")
-        ]
-        self.alarms = AlarmEvaluator(endpoint, alarm_names)
-        task_definition = self.describe_service()["taskDefinition"]
-        health_path = EcsSimulator.health_path_of_task_definition(self.stack, task_definition) or "/"
-        display = next(
-            (
-                f.environment["SERVICE_DISPLAY_NAME"]
-                for f in self.stack.functions.values()
-                if "SERVICE_DISPLAY_NAME" in f.environment
-            ),
-            "the application",
-        )
-        app = StandInApp(health_path, display)
-        self.alb = AlbEmulator(self.stack, self.functions, self.clock, app)
-        self.ecs = EcsSimulator(self.stack, self.bus, self.clock, app)
+        self.alarms = AlarmEvaluator(endpoint, self.stack.alarm_names())
+        app = self.app
+        if app is None:
+            task_definition = self.describe_service()["taskDefinition"]
+            health_path = EcsSimulator.health_path_of_task_definition(self.stack, task_definition) or "/"
+            display = next(
+                (
+                    f.environment["SERVICE_DISPLAY_NAME"]
+                    for f in self.stack.functions.values()
+                    if "SERVICE_DISPLAY_NAME" in f.environment
+                ),
+                "the application",
+            )
+            app = self.app = StandInApp(health_path, display)
+        self.alb = AlbEmulator(self.stack, self.functions, self.clock, app, listener=self.stack.listener_arn)
+        self.ecs = EcsSimulator(self.stack, self.bus, self.clock, app, first_ip=self.first_ip)
         self.clock.on_minute(self._minute)
 
     def _minute(self, minute: datetime) -> None:
@@ -143,7 +156,7 @@ class LocalAws:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            if hasattr(self, "bus"):
+            if hasattr(self, "bus") and not self.deleted:
                 self.bus.close()
             if hasattr(self, "functions"):
                 self.functions.close()
@@ -152,22 +165,49 @@ class LocalAws:
 
     # ------------------------------------------------------------------ observing
 
+    def delete_stack(self) -> None:
+        """CloudFormation DeleteStack; the stack's EventBridge taps and minute ticks end with it.
+
+        Its functions stay loaded until the local AWS closes: execution environments of several stacks
+        share this process's modules, and are given back in the reverse order they were made."""
+        self.bus.close()
+        self.clock.off_minute(self._minute)
+        cloudformation = self.stack.endpoint.client("cloudformation")
+        cloudformation.delete_stack(StackName=self.stack.name)
+        remaining = [
+            s["StackStatus"]
+            for s in cloudformation.list_stacks()["StackSummaries"]
+            if s["StackName"] == self.stack.name and s["StackStatus"] != "DELETE_COMPLETE"
+        ]
+        if remaining:
+            raise RuntimeError(f"the stack {self.stack.name} could not be deleted: {remaining}")
+        self.deleted = True
+
     def describe_service(self) -> dict[str, Any]:
         ecs = self.stack.endpoint.client("ecs")
-        answer = ecs.describe_services(
-            cluster=self.stack.outputs["ClusterName"], services=[self.stack.outputs["ServiceName"]]
-        )
+        answer = ecs.describe_services(cluster=self.stack.cluster_name, services=[self.stack.service_name])
         service: dict[str, Any] = answer["services"][0]
         return service
+
+    def traffic_actions(self) -> list[dict[str, Any]]:
+        """The actions that decide where the service's traffic goes: the stack's own weighted rule, or the
+        listener's default action for a template that switches that instead."""
+        elbv2 = self.stack.endpoint.client("elbv2")
+        rule = self.stack.traffic_rule_arn()
+        if rule is not None:
+            actions: list[dict[str, Any]] = elbv2.describe_rules(RuleArns=[rule])["Rules"][0]["Actions"]
+            return actions
+        listener = elbv2.describe_listeners(ListenerArns=[self.stack.listener_arn])["Listeners"][0]
+        default: list[dict[str, Any]] = listener["DefaultActions"]
+        return default
 
     def observe(self) -> Observed:
         endpoint = self.stack.endpoint
         service = self.describe_service()
         elbv2 = endpoint.client("elbv2")
-        listener = elbv2.describe_listeners(ListenerArns=[self.stack.outputs["ListenerArn"]])["Listeners"][0]
-        names = {arn: name for arn, name in self.alb._names().items()}
+        names = {self.stack.service_target_group_arn: "ecs", self.stack.waker_target_group_arn: "waker"}
         weights = {}
-        for action in listener["DefaultActions"]:
+        for action in self.traffic_actions():
             for group in action.get("ForwardConfig", {}).get("TargetGroups", []):
                 weights[names.get(group["TargetGroupArn"], group["TargetGroupArn"])] = int(group.get("Weight", 1))
         alarm_names = [self.stack.outputs["IdleAlarmName"], self.stack.outputs["WakeAlarmName"]]
@@ -176,7 +216,7 @@ class LocalAws:
             for a in endpoint.client("cloudwatch").describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]
         }
         raw = endpoint.client("ssm").get_parameter(Name=self.stack.outputs["StateParameterName"])["Parameter"]["Value"]
-        health = elbv2.describe_target_health(TargetGroupArn=self.stack.outputs["EcsTargetGroupArn"])
+        health = elbv2.describe_target_health(TargetGroupArn=self.stack.service_target_group_arn)
         healthy = sum(1 for d in health["TargetHealthDescriptions"] if d["TargetHealth"]["State"] == "healthy")
         return Observed(
             desired_count=int(service["desiredCount"]),

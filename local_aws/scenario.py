@@ -52,6 +52,9 @@ class Timeline:
     local: LocalAws | None = None
     verbose: bool = False
     lines: list[str] = field(default_factory=list)
+    # Further stacks on the same endpoint (a shared ALB): their alarms are shown too, and each delivery
+    # names its stack.
+    others: list[LocalAws] = field(default_factory=list)
 
     def _write(self, text: str) -> None:
         self.lines.append(text)
@@ -87,8 +90,10 @@ class Timeline:
     def _watched_alarms(self) -> set[str]:
         if self.local is None:
             return set()
-        outputs = self.local.stack.outputs
-        return {outputs["IdleAlarmName"], outputs["WakeAlarmName"]}
+        watched = set()
+        for local in (self.local, *self.others):
+            watched |= {local.stack.outputs["IdleAlarmName"], local.stack.outputs["WakeAlarmName"]}
+        return watched
 
     def delivery(self, delivery: Delivery) -> None:
         event = delivery.event
@@ -105,7 +110,8 @@ class Timeline:
             actions = ", ".join(payload.get("actions", [])) or "no action"
             reason = f" ({payload['reason']})" if payload.get("reason") else ""
             result = f"{outcome}: {actions}{reason}"
-        self._write(f"           [EventBridge] {what} -> {delivery.function}: {result}")
+        target = f"{delivery.stack}/{delivery.function}" if self.others else delivery.function
+        self._write(f"           [EventBridge] {what} -> {target}: {result}")
 
     def state(self, observed: Observed) -> None:
         self._write(f"           state: {observed.line()}")
@@ -126,7 +132,7 @@ def _describe_event(event: dict[str, Any]) -> str:
     return str(kind)
 
 
-def _awake_and_ready(status: dict[str, Any]) -> bool:
+def awake_and_ready(status: dict[str, Any]) -> bool:
     return status.get("state") == "awake" and status.get("ready") is True
 
 
@@ -302,8 +308,8 @@ class Scenario:
         observed = self.observe()
         self.expect_awake(observed)
         self.expect("no wake under way any more", "wakeStartedAt" not in observed.state, observed.state)
-        status = self.status(_awake_and_ready)
-        self.expect("status says awake and ready", _awake_and_ready(status), status)
+        status = self.status(awake_and_ready)
+        self.expect("status says awake and ready", awake_and_ready(status), status)
         response = self.request("GET / (the waiting page reloads)", "GET", "/", BROWSER)
         self.expect("the application answers", response.served_by == "ecs" and response.status == 200, response)
         self.minutes(1, "the visitor reads")
@@ -450,5 +456,5 @@ class Scenario:
         self.timeline.simulated(self.local.ecs.task_comes_up())
         observed = self.observe()
         self.expect_awake(observed)
-        status = self.status(_awake_and_ready)
-        self.expect("status says awake and ready", _awake_and_ready(status), status)
+        status = self.status(awake_and_ready)
+        self.expect("status says awake and ready", awake_and_ready(status), status)

@@ -63,18 +63,23 @@ class EcsSimulator:
     clock: Clock
     app: StandInApp
     tasks: dict[str, str] = field(default_factory=dict)  # task ARN -> IP registered in the target group
-    _next_ip: int = field(default=10, init=False)
+    # The first task's address; services sharing a subnet start at different ones.
+    first_ip: int = 10
+    _next_ip: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self._next_ip = self.first_ip
 
     # ------------------------------------------------------------------ reading the local stack
 
     @property
     def cluster(self) -> str:
-        # The template's outputs name what the scenario acts on: no logical id is assumed.
-        return self.stack.outputs["ClusterName"]
+        # The template's outputs (or, in attach mode, its parameters) name what the scenario acts on.
+        return self.stack.cluster_name
 
     @property
     def service_arn(self) -> str:
-        name = self.stack.outputs["ServiceName"]
+        name = self.stack.service_name
         return f"arn:aws:ecs:{self.stack.endpoint.region}:{ACCOUNT_ID}:service/{self.cluster}/{name}"
 
     @property
@@ -83,7 +88,7 @@ class EcsSimulator:
 
     @property
     def target_group(self) -> str:
-        return self.stack.outputs["EcsTargetGroupArn"]
+        return self.stack.service_target_group_arn
 
     def _service(self) -> Any:
         backend = ecs_models.ecs_backends[ACCOUNT_ID][self.stack.endpoint.region]

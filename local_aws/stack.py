@@ -86,6 +86,61 @@ class LocalStack:
                 return function
         raise StackError(f"no function of the stack has the ARN {arn}")
 
+    # Where the stack's service, its target group and the listener are: the template's outputs, or, in attach
+    # mode (the service and listener are the user's, made outside the template), the parameters naming them.
+
+    def _output_or_parameter(self, output: str, parameter: str) -> str:
+        value = self.outputs.get(output) or self.parameters.get(parameter)
+        if not value:
+            raise StackError(f"the stack has neither an output {output!r} nor a parameter {parameter!r}")
+        return value
+
+    @property
+    def cluster_name(self) -> str:
+        return self._output_or_parameter("ClusterName", "ExistingClusterName")
+
+    @property
+    def service_name(self) -> str:
+        return self._output_or_parameter("ServiceName", "ExistingServiceName")
+
+    @property
+    def service_target_group_arn(self) -> str:
+        return self._output_or_parameter("EcsTargetGroupArn", "ExistingTargetGroupArn")
+
+    @property
+    def listener_arn(self) -> str:
+        return self._output_or_parameter("ListenerArn", "ExistingListenerArn")
+
+    @property
+    def waker_target_group_arn(self) -> str:
+        if "WakerTargetGroupArn" in self.outputs:
+            return self.outputs["WakerTargetGroupArn"]
+        groups = self.resources_of_type("AWS::ElasticLoadBalancingV2::TargetGroup")
+        lambdas = [i for i, r in groups.items() if r.get("Properties", {}).get("TargetType") == "lambda"]
+        if len(lambdas) != 1:
+            raise StackError(f"the stack has no WakerTargetGroupArn output and {len(lambdas)} Lambda target groups")
+        return self.physical_ids[lambdas[0]]
+
+    def traffic_rule_arn(self) -> str | None:
+        """The stack's own listener rule that forwards by weight to the service and the waker (None: the
+        traffic is switched in the listener's default action, as the full stack did before rules)."""
+        if "RouteRuleArn" in self.outputs:
+            return self.outputs["RouteRuleArn"]
+        rule_ids = [self.physical_ids[i] for i in self.resources_of_type("AWS::ElasticLoadBalancingV2::ListenerRule")]
+        if not rule_ids:
+            return None
+        rules = self.endpoint.client("elbv2").describe_rules(RuleArns=rule_ids)["Rules"]
+        waker = self.waker_target_group_arn
+        for rule in rules:
+            for action in rule.get("Actions", []):
+                groups = {g["TargetGroupArn"] for g in action.get("ForwardConfig", {}).get("TargetGroups", [])}
+                if waker in groups and len(groups) > 1:
+                    return str(rule["RuleArn"])
+        return None
+
+    def alarm_names(self) -> list[str]:
+        return [self.physical_ids[i] for i in self.resources_of_type("AWS::CloudWatch::Alarm")]
+
     def resources_of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         """Translated resources of ``resource_type`` whose condition holds, by logical id."""
         return {
@@ -118,10 +173,13 @@ def _zip_directory(directory: Path) -> bytes:
     return buffer.getvalue()
 
 
-def upload_code(endpoint: LocalEndpoint, template: dict[str, Any], base: Path) -> dict[str, Path]:
+def upload_code(
+    endpoint: LocalEndpoint, template: dict[str, Any], base: Path, stack_name: str = STACK_NAME
+) -> dict[str, Path]:
     """Zips every CodeUri/ContentUri into the local S3 and points the template at it; returns the dirs."""
     s3 = endpoint.client("s3")
-    s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    if ARTIFACT_BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=ARTIFACT_BUCKET)
     code_dirs: dict[str, Path] = {}
     for logical_id, resource in template["Resources"].items():
         key = _CODE_PROPERTIES.get(resource.get("Type", ""))
@@ -132,8 +190,10 @@ def upload_code(endpoint: LocalEndpoint, template: dict[str, Any], base: Path) -
         if not isinstance(location, str):
             raise StackError(f"{logical_id}.{key} must be a local path, not {location!r}")
         directory = (base / location).resolve()
-        s3.put_object(Bucket=ARTIFACT_BUCKET, Key=f"{logical_id}.zip", Body=_zip_directory(directory))
-        properties[key] = f"s3://{ARTIFACT_BUCKET}/{logical_id}.zip"
+        # One key per stack and function: two stacks of one template share the bucket.
+        object_key = f"{stack_name}/{logical_id}.zip"
+        s3.put_object(Bucket=ARTIFACT_BUCKET, Key=object_key, Body=_zip_directory(directory))
+        properties[key] = f"s3://{ARTIFACT_BUCKET}/{object_key}"
         code_dirs[logical_id] = directory
     return code_dirs
 
@@ -310,11 +370,14 @@ def deploy(
     template_path: Path = TEMPLATE,
     stack_name: str = STACK_NAME,
     overrides: Mapping[str, str] | None = None,
+    network: Mapping[str, Any] | None = None,
 ) -> LocalStack:
-    """Creates the stack of ``template_path`` in ``endpoint``; raises :class:`StackError` on any failure."""
+    """Creates the stack of ``template_path`` in ``endpoint``; raises :class:`StackError` on any failure.
+
+    ``network``: the VPC and subnets to deploy into (a user's, in attach mode); by default a new one."""
     template = load_template(template_path)
-    code_dirs = upload_code(endpoint, template, template_path.parent)
-    network = create_network(endpoint)
+    code_dirs = upload_code(endpoint, template, template_path.parent, stack_name)
+    network = dict(network) if network is not None else create_network(endpoint)
     parameters = local_parameters(network, overrides)
     translated = translate(endpoint, template, parameters)
     cloudformation = endpoint.client("cloudformation")
