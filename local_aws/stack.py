@@ -138,6 +138,10 @@ class LocalStack:
                     return str(rule["RuleArn"])
         return None
 
+    def condition_holds(self, logical_id: str) -> bool:
+        """Whether the translated resource's Condition (if any) held when the stack was created."""
+        return _condition_holds(self.endpoint, self.name, self.translated["Resources"][logical_id])
+
     def alarm_names(self) -> list[str]:
         return [self.physical_ids[i] for i in self.resources_of_type("AWS::CloudWatch::Alarm")]
 

@@ -18,10 +18,11 @@ def local(endpoint: LocalEndpoint) -> Iterator[LocalAws]:
 
 
 def _weights(local: LocalAws, ecs: int, waker: int) -> None:
+    """What the controller does: ModifyRule on the stack's own route rule."""
     outputs = local.stack.outputs
-    local.stack.endpoint.client("elbv2").modify_listener(
-        ListenerArn=outputs["ListenerArn"],
-        DefaultActions=[
+    local.stack.endpoint.client("elbv2").modify_rule(
+        RuleArn=outputs["RouteRuleArn"],
+        Actions=[
             {
                 "Type": "forward",
                 "ForwardConfig": {
@@ -63,6 +64,9 @@ def test_weights_decide_between_the_application_and_the_waker(local: LocalAws) -
     _weights(local, 0, 1)
     assert local.alb.request("GET", "/somewhere", {"accept": "text/html"}).served_by == "waker"
     local.bus.settle()
+    # The listener's default action is not Warmkeeper's: the full stack's is a fixed 404 nobody switches.
+    listener = local.stack.endpoint.client("elbv2").describe_listeners(ListenerArns=[local.stack.listener_arn])
+    assert [a["Type"] for a in listener["Listeners"][0]["DefaultActions"]] == ["fixed-response"]
 
 
 def test_requests_to_the_application_count_in_the_idle_alarms_metric(local: LocalAws) -> None:

@@ -28,14 +28,28 @@ def test_every_resource_of_the_template_exists_locally(local: LocalAws) -> None:
     assert stack.not_modelled == {}
     created = set(stack.physical_ids)
     completed = {entry.split(":")[0] for entry in stack.created_after_stack}
-    conditions_false = {"HttpsListener", "AlertTopic", "Budget"}
-    inert = {"ListenerReady"}  # a WaitConditionHandle: nothing to create
-    # moto gives permissions and layer versions no physical id: they are checked through their APIs.
     resources = stack.translated["Resources"]
+    conditions_false = {name for name in resources if not stack.condition_holds(name)}
+    # The full stack: no certificate, no e-mail, no budget, nothing attached.
+    assert {"HttpsListener", "AlertTopic", "Budget", "TaskIngressFromSharedLoadBalancer"} <= conditions_false
+    inert = {"ListenerReady"}  # a WaitConditionHandle: nothing to create
+    # moto gives permissions, layer versions and security group ingress rules no physical id: they are
+    # checked through their APIs.
     permissions = {name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Permission"}
     layers = {name for name, r in resources.items() if r["Type"] == "AWS::Lambda::LayerVersion"}
+    ingress = {
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress" and name not in conditions_false
+    }
     rest = set(resources) - created - completed - conditions_false - inert
-    assert rest == permissions | layers
+    assert rest == permissions | layers | ingress
+    ec2 = stack.endpoint.client("ec2")
+    for name in ingress:
+        source = resources[name]["Properties"]["SourceSecurityGroupId"]["Ref"]
+        (group,) = ec2.describe_security_groups(GroupIds=[stack.physical_ids["TaskSecurityGroup"]])["SecurityGroups"]
+        sources = {pair["GroupId"] for rule in group["IpPermissions"] for pair in rule.get("UserIdGroupPairs", [])}
+        assert stack.physical_ids[source] in sources
     assert {"Service", "HttpListener", "IdleAlarm", "WakeAlarm", "HeartbeatTokenSecret"} <= created
     lambda_client = stack.endpoint.client("lambda")
     policies = {
@@ -68,7 +82,7 @@ def test_functions_get_the_templates_environment_with_this_stacks_names(local: L
     outputs = local.stack.outputs
     controller = local.stack.function("WarmkeeperFunction").environment
     heartbeat = local.stack.function("HeartbeatFunction").environment
-    assert controller["LISTENER_ARN"] == outputs["ListenerArn"]
+    assert controller["ROUTE_RULE_ARN"] == outputs["RouteRuleArn"]
     assert controller["WAKER_TARGET_GROUP_ARN"] == outputs["WakerTargetGroupArn"]
     assert controller["IDLE_ALARM_NAME"] == "warmkeeper-idle"
     assert controller["IDLE_MINUTES"] == "5"
