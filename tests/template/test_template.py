@@ -81,7 +81,10 @@ def test_deploys_keep_the_old_task_until_the_new_one_is_healthy(raw: Template) -
 def test_service_name_matches_the_literal_name_the_functions_use(raw: Template) -> None:
     service = raw["Resources"]["Service"]["Properties"]
     env = raw["Globals"]["Function"]["Environment"]["Variables"]
-    assert service["ServiceName"] == env["SERVICE_NAME"] == {"Ref": "AWS::StackName"}
+    assert env["SERVICE_NAME"] == {
+        "Fn::If": ["AttachesService", {"Ref": "ExistingServiceName"}, service["ServiceName"]]
+    }
+    assert service["ServiceName"] == {"Ref": "AWS::StackName"}
     assert raw["Resources"]["Cluster"]["Properties"]["ClusterName"] == {"Ref": "AWS::StackName"}
 
 
@@ -104,20 +107,33 @@ def test_task_runs_three_containers_with_caddy_in_front(raw: Template) -> None:
 # ------------------------------------------------------------------ the load balancer
 
 
-def test_default_action_forwards_to_both_target_groups_awake_at_creation(raw: Template) -> None:
+def test_default_actions_carry_no_weights_the_owned_rule_does(raw: Template, full: Template) -> None:
+    # One mechanism in every mode: the controller flips its own rule, never a listener's default action.
     http = raw["Resources"]["HttpListener"]["Properties"]["DefaultActions"]["Fn::If"]
     assert http[0] == "HasCertificate"
     assert http[1][0]["Type"] == "redirect"
-    assert forward_weights(http[2][0]) == {"EcsTargetGroup": 1, "WakerTargetGroup": 0}
+    assert http[2][0]["Type"] == "fixed-response"
+    assert http[2][0]["FixedResponseConfig"]["StatusCode"] == "404"
     https = raw["Resources"]["HttpsListener"]["Properties"]["DefaultActions"]
-    assert forward_weights(https[0]) == {"EcsTargetGroup": 1, "WakerTargetGroup": 0}
+    assert [a["Type"] for a in https] == ["fixed-response"]
+    rule = full["Resources"]["ServiceRouteRule"]["Properties"]
+    assert forward_weights(rule["Actions"][0]) == {"EcsTargetGroup": 1, "WakerTargetGroup": 0}
+    # No host names: the rule catches every path, so the default action never answers.
+    assert rule["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}]
+    assert rule["ListenerArn"] == {"Ref": "HttpListener"}
 
 
-def test_warmkeeper_paths_always_reach_the_heartbeat_function(raw: Template) -> None:
-    rule = raw["Resources"]["WarmkeeperPathRule"]["Properties"]
-    assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == ["/_warmkeeper/*"]
+def test_the_service_waits_for_the_rule_that_uses_its_target_group(raw: Template) -> None:
+    assert raw["Resources"]["Service"]["DependsOn"] == "ServiceRouteRule"
+
+
+def test_warmkeeper_paths_always_reach_the_heartbeat_function(full: Template) -> None:
+    rule = full["Resources"]["WarmkeeperPathRule"]["Properties"]
+    assert rule["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/_warmkeeper/*"]}}]
     assert rule["Actions"][0]["TargetGroupArn"] == {"Ref": "WakerTargetGroup"}
-    assert rule["ListenerArn"] == {"Fn::If": ["HasCertificate", {"Ref": "HttpsListener"}, {"Ref": "HttpListener"}]}
+    assert rule["ListenerArn"] == {"Ref": "HttpListener"}
+    # Before the weighted rule: /_warmkeeper/* reaches the HTTP face whatever the weights.
+    assert int(rule["Priority"]) < int(full["Resources"]["ServiceRouteRule"]["Properties"]["Priority"])
 
 
 def test_ecs_health_checks_make_a_new_task_routable_in_about_ten_seconds(raw: Template) -> None:
@@ -183,11 +199,12 @@ def test_controller_environment_names_the_resources_it_acts_on(resources: dict[s
     assert variables["IDLE_ALARM_NAME"] == {"Ref": "IdleAlarm"}
     assert variables["WAKE_ALARM_NAME"] == {"Ref": "WakeAlarm"}
     assert variables["WAKER_TARGET_GROUP_ARN"] == {"Ref": "WakerTargetGroup"}
-    assert variables["ECS_TARGET_GROUP_ARN"] == {"Ref": "EcsTargetGroup"}
-    assert variables["STATE_PARAMETER_NAME"] == {"Ref": "StateParameter"}
-    assert variables["LISTENER_ARN"] == {
-        "Fn::If": ["HasCertificate", {"Ref": "HttpsListener"}, {"Ref": "HttpListener"}]
+    assert variables["ECS_TARGET_GROUP_ARN"] == {
+        "Fn::If": ["AttachesService", {"Ref": "ExistingTargetGroupArn"}, {"Ref": "EcsTargetGroup"}]
     }
+    assert variables["STATE_PARAMETER_NAME"] == {"Ref": "StateParameter"}
+    assert variables["ROUTE_RULE_ARN"] == {"Ref": "ServiceRouteRule"}
+    assert "LISTENER_ARN" not in variables
     heartbeat = resources["HeartbeatFunction"]["Properties"]["Environment"]["Variables"]
     assert heartbeat["TOKEN_SECRET_ARN"] == {"Ref": "HeartbeatTokenSecret"}
 
@@ -212,17 +229,19 @@ def test_function_roles_carry_no_managed_policies(resources: dict[str, Any]) -> 
     assert resources["WarmkeeperFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["WarmkeeperRole", "Arn"]}
 
 
-def test_only_the_controller_may_change_the_service_and_the_listener(resources: dict[str, Any]) -> None:
+def test_only_the_controller_may_change_the_service_and_only_its_own_rule(resources: dict[str, Any]) -> None:
     writers: dict[str, set[str]] = {}
     for role, statement in statements(resources):
         for action in as_list(statement["Action"]):
-            if action in {"ecs:UpdateService", "elasticloadbalancing:ModifyListener", "ssm:PutParameter"}:
+            if action.startswith("elasticloadbalancing:Modify") or action in {"ecs:UpdateService", "ssm:PutParameter"}:
                 writers.setdefault(action, set()).add(role)
     assert writers == {
         "ecs:UpdateService": {"WarmkeeperRole"},
-        "elasticloadbalancing:ModifyListener": {"WarmkeeperRole"},
+        "elasticloadbalancing:ModifyRule": {"WarmkeeperRole"},
         "ssm:PutParameter": {"WarmkeeperRole"},
     }
+    (modify,) = [s for _, s in statements(resources) if s["Action"] == "elasticloadbalancing:ModifyRule"]
+    assert modify["Resource"] == {"Ref": "ServiceRouteRule"}
 
 
 # ------------------------------------------------------------------ signals and events
@@ -252,9 +271,9 @@ def test_ecs_events_of_this_service_only_feed_the_controller(resources: dict[str
     rules = rules_to_controller(resources)
     service = rules["WarmkeeperFunctionServiceEvents"]["EventPattern"]
     assert set(service["detail-type"]) == {"ECS Service Action", "ECS Deployment State Change"}
-    assert service["resources"] == [{"Ref": "Service"}]
+    assert service["resources"][0]["Fn::If"][2] == {"Ref": "Service"}
     tasks = rules["WarmkeeperFunctionStoppedTasks"]["EventPattern"]
-    assert tasks["detail"]["group"] == [{"Fn::Sub": "service:${AWS::StackName}"}]
+    assert tasks["detail"]["group"][0]["Fn::If"][2] == {"Fn::Sub": "service:${AWS::StackName}"}
     assert tasks["detail"]["lastStatus"] == ["STOPPED"]
 
 
@@ -299,8 +318,10 @@ def metric(alarm: dict[str, Any], metric_id: str) -> dict[str, Any]:
     return found[0]
 
 
-def test_idle_alarm_counts_user_requests_plus_heartbeats_and_treats_silence_as_idle(raw: Template) -> None:
-    alarm = raw["Resources"]["IdleAlarm"]["Properties"]
+def test_idle_alarm_counts_user_requests_plus_heartbeats_and_treats_silence_as_idle(
+    raw: Template, full: Template
+) -> None:
+    alarm = full["Resources"]["IdleAlarm"]["Properties"]
     requests = metric(alarm, "requests")["MetricStat"]
     assert requests["Metric"]["MetricName"] == "RequestCount"
     dimensions = {d["Name"]: d["Value"] for d in requests["Metric"]["Dimensions"]}
@@ -313,12 +334,13 @@ def test_idle_alarm_counts_user_requests_plus_heartbeats_and_treats_silence_as_i
     assert metric(alarm, "activity")["Expression"] == "FILL(requests, 0) + FILL(heartbeats, 0)"
     assert alarm["TreatMissingData"] == "breaching"
     assert alarm["ComparisonOperator"] == "LessThanOrEqualToThreshold" and alarm["Threshold"] == 0
-    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == {"Ref": "IdleMinutes"}
+    as_written = raw["Resources"]["IdleAlarm"]["Properties"]
+    assert as_written["EvaluationPeriods"] == as_written["DatapointsToAlarm"] == {"Ref": "IdleMinutes"}
     assert raw["Parameters"]["IdleMinutes"]["Default"] == 5
 
 
-def test_wake_backstop_alarm_sees_alb_503s_and_waiting_visitors(raw: Template) -> None:
-    alarm = raw["Resources"]["WakeAlarm"]["Properties"]
+def test_wake_backstop_alarm_sees_alb_503s_and_waiting_visitors(full: Template) -> None:
+    alarm = full["Resources"]["WakeAlarm"]["Properties"]
     lb503 = metric(alarm, "lb503")["MetricStat"]["Metric"]
     assert lb503["MetricName"] == "HTTPCode_ELB_503_Count"
     # Load balancer wide: with no registered target the 503 has no target-group dimension.
@@ -382,4 +404,4 @@ def test_dashboard_body_is_valid_json_with_the_operator_widgets(raw: Template) -
     titles = " ".join(w["properties"].get("title", "") for w in widgets).lower()
     for word in ("requests", "tasks", "wake", "heartbeats", "dead-letter"):
         assert word in titles
-    assert set(variables) == {"LbName", "EcsTgName", "DlqName"}
+    assert set(variables) == {"LbName", "EcsTgName", "DlqName", "ClusterName", "ServiceName"}
