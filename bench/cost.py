@@ -1,7 +1,11 @@
-"""Monthly cost of a stack built from template.yaml with its default parameters, asleep and awake.
+"""Monthly cost of Warmkeeper per deployment mode, computed from what template.yaml creates in that mode.
 
-Counts what the template really creates (alarms and their metrics, secrets, the reconcile schedule, the task
-size) and prices it with DESIGN.md's us-east-1 prices. Where a price is not in DESIGN.md, the row says so.
+Each mode is the template with its conditions applied for the mode's parameter values (as CloudFormation
+applies them); the table counts what that leaves (load balancer, public IPv4 addresses, alarms and their
+metrics, secrets, dashboard, the reconcile schedule, the task size) and prices it with us-east-1 prices.
+Where a price is an assumption, the row says so.
+
+Run it with `python -m bench cost`.
 """
 
 from __future__ import annotations
@@ -15,17 +19,138 @@ from cfnlint.decode import decode
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 HOURS_PER_MONTH = 730
 
-# DESIGN.md, "AWS facts that shape the template" (us-east-1, third-party copies of AWS's price lists).
+# us-east-1 list prices (third-party copies of AWS's price lists).
 ALB_PER_HOUR = 0.0225
+PUBLIC_IPV4_PER_HOUR = 0.005  # each public IPv4 address, in use or not, since February 2024
 FARGATE_VCPU_HOUR = 0.04048
 FARGATE_GB_HOUR = 0.004445
 LAMBDA_PER_MILLION_REQUESTS = 0.20
 ALARM_PER_METRIC_MONTH = 0.10
-# AWS list prices not in DESIGN.md.
 SECRET_PER_MONTH = 0.40
 LAMBDA_PER_GB_SECOND = 0.0000166667
+DASHBOARD_PER_MONTH = 3.00  # beyond the account's first three, which are free
+# An internet-facing ALB takes a public address in each of its zones; the template asks for at least two.
+ALB_MIN_ZONES = 2
 # Assumed, not measured here: a reconcile run's billed duration (bench/controller.py counts its AWS calls).
 RECONCILE_SECONDS = 0.15
+# The extra-service target of the shared-ALB mode.
+EXTRA_SERVICE_TARGET = 1.50
+
+_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012"
+# Example values: any valid ones give the same resources.
+SHARED_ALB_SERVICE = {
+    "ExistingClusterName": "shared",
+    "ExistingServiceName": "shop",
+    "ExistingTargetGroupArn": f"{_ARN}:targetgroup/shop-web/0123456789abcdef",
+    "ExistingListenerArn": f"{_ARN}:listener/app/shared-alb/50dc6c495c0c9188/f2f7dc8efc522ab2",
+    "HostNames": "shop.example.com",
+    "RulePriority": "40",
+}
+MODES: dict[str, dict[str, str]] = {
+    "full stack": {},
+    # The account's first three dashboards are free: further services leave theirs out.
+    "extra service on a shared ALB": SHARED_ALB_SERVICE | {"CreateDashboard": "false"},
+}
+
+Template = dict[str, Any]
+_NO_VALUE = object()
+
+
+class ModeResolver:
+    """The template as CloudFormation instantiates it for given parameter values.
+
+    Drops resources and outputs whose condition is false, takes the chosen branch of every Fn::If,
+    removes AWS::NoValue, and computes Fn::Split, Fn::Select, Fn::Join and Fn::FindInMap whose inputs are
+    literals or parameters; anything else (resource references, Fn::Sub) is left as written.
+    """
+
+    def __init__(self, template: Template, parameters: dict[str, str]) -> None:
+        self.template = template
+        declared = template["Parameters"]
+        unknown = set(parameters) - set(declared)
+        if unknown:
+            raise ValueError(f"not parameters of the template: {sorted(unknown)}")
+        self.parameters = {name: str(p.get("Default", "")) for name, p in declared.items()} | parameters
+        self.conditions: dict[str, bool] = {}
+
+    def condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            self.conditions[name] = self._truth(self.template["Conditions"][name])
+        return self.conditions[name]
+
+    def _truth(self, node: Any) -> bool:
+        (function, argument), *_ = node.items()
+        match function:
+            case "Condition":
+                return self.condition(argument)
+            case "Fn::Not":
+                return not self._truth(argument[0])
+            case "Fn::And":
+                return all(self._truth(a) for a in argument)
+            case "Fn::Or":
+                return any(self._truth(a) for a in argument)
+            case "Fn::Equals":
+                left, right = (self.resolve(a) for a in argument)
+                return str(left) == str(right)
+        raise ValueError(f"condition function not handled: {function}")
+
+    def resolve(self, node: Any) -> Any:  # noqa: PLR0911 - one return per intrinsic
+        if isinstance(node, list):
+            return [v for v in (self.resolve(item) for item in node) if v is not _NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((key, value),) = node.items()
+            if key == "Fn::If":
+                name, yes, no = value
+                return self.resolve(yes if self.condition(name) else no)
+            if key == "Ref" and value == "AWS::NoValue":
+                return _NO_VALUE
+            if key == "Ref" and value in self.parameters:
+                kind = self.template["Parameters"][value]["Type"]
+                text = self.parameters[value]
+                return text.split(",") if kind.startswith(("List<", "CommaDelimitedList")) else text
+            if key in ("Fn::Split", "Fn::Select", "Fn::Join", "Fn::FindInMap"):
+                return self._function(key, self.resolve(value))
+        resolved = {k: self.resolve(v) for k, v in node.items()}
+        return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
+
+    def _function(self, key: str, value: Any) -> Any:
+        if _refers(value):
+            return {key: value}  # depends on a resource: left for CloudFormation
+        match key:
+            case "Fn::Split":
+                return str(value[1]).split(value[0])
+            case "Fn::Select":
+                return value[1][int(value[0])]
+            case "Fn::Join":
+                return value[0].join(str(v) for v in value[1])
+            case _:
+                mapping, first, second = value
+                return self.template["Mappings"][mapping][first][second]
+
+    def template_for_mode(self) -> Template:
+        result = {k: v for k, v in self.template.items() if k not in ("Resources", "Outputs", "Conditions")}
+        for section in ("Resources", "Outputs"):
+            kept = {
+                name: {k: v for k, v in body.items() if k != "Condition"}
+                for name, body in self.template[section].items()
+                if "Condition" not in body or self.condition(body["Condition"])
+            }
+            result[section] = self.resolve(kept)
+        result["Globals"] = self.resolve(self.template["Globals"])
+        return result
+
+
+def _refers(node: Any) -> bool:
+    if isinstance(node, dict):
+        return True
+    return isinstance(node, list) and any(_refers(item) for item in node)
+
+
+def apply_mode(template: Template, parameters: dict[str, str]) -> Template:
+    """The template of one mode: its conditions applied for these parameter values."""
+    return ModeResolver(template, parameters).template_for_mode()
 
 
 @dataclass(frozen=True)
@@ -35,59 +160,98 @@ class Line:
     note: str
 
 
-def _resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+def _resources(template: Template, kind: str) -> list[dict[str, Any]]:
     return [r for r in template["Resources"].values() if r["Type"] == kind]
 
 
-def _default(template: dict[str, Any], name: str) -> Any:
-    return template["Parameters"][name]["Default"]
-
-
-def idle_lines(template: dict[str, Any]) -> list[Line]:
+def idle_lines(template: Template, parameters: dict[str, str]) -> list[Line]:
+    """What a mode costs per month while the service sleeps (``template`` already resolved for the mode)."""
+    lines: list[Line] = []
+    balancers = _resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    if balancers:
+        lines.append(Line("Application Load Balancer", HOURS_PER_MONTH * ALB_PER_HOUR, "hourly charge, LCUs extra"))
+    public = sum(ALB_MIN_ZONES for b in balancers if b["Properties"].get("Scheme") == "internet-facing")
+    if public:
+        lines.append(
+            Line(
+                f"Public IPv4 addresses ({public})",
+                public * PUBLIC_IPV4_PER_HOUR * HOURS_PER_MONTH,
+                "one per zone of the internet-facing ALB",
+            )
+        )
+    if not balancers:
+        lines.append(Line("Shared ALB", 0.0, "paid once by its owner; two rules of this stack on its listener"))
+    if _resources(template, "AWS::ECS::Service"):
+        lines.append(Line("Fargate while asleep", 0.0, "zero tasks"))
     alarm_metrics = 0
     for alarm in _resources(template, "AWS::CloudWatch::Alarm"):
         metrics = alarm["Properties"].get("Metrics")
         alarm_metrics += sum(1 for m in metrics if "MetricStat" in m) if metrics else 1
+    lines.append(Line(f"CloudWatch alarms ({alarm_metrics} metrics)", alarm_metrics * ALARM_PER_METRIC_MONTH, ""))
     secrets = len(_resources(template, "AWS::SecretsManager::Secret"))
-    reconcile_every = int(_default(template, "ReconcileMinutes"))
+    lines.append(Line(f"Secrets Manager ({secrets} secret)", secrets * SECRET_PER_MONTH, ""))
+    dashboards = len(_resources(template, "AWS::CloudWatch::Dashboard"))
+    if dashboards:
+        lines.append(
+            Line("CloudWatch dashboard", dashboards * DASHBOARD_PER_MONTH, "free if among the account's first three")
+        )
+    reconcile_every = int(ModeResolver(template, parameters).parameters["ReconcileMinutes"])
     runs = HOURS_PER_MONTH * 60 / reconcile_every
     memory_gb = int(template["Globals"]["Function"]["MemorySize"]) / 1024
     reconcile = runs / 1e6 * LAMBDA_PER_MILLION_REQUESTS + runs * RECONCILE_SECONDS * memory_gb * LAMBDA_PER_GB_SECOND
-    return [
-        Line("Application Load Balancer", HOURS_PER_MONTH * ALB_PER_HOUR, "hourly charge, LCUs extra"),
-        Line("Fargate while asleep", 0.0, "zero tasks"),
-        Line(f"CloudWatch alarms ({alarm_metrics} metrics)", alarm_metrics * ALARM_PER_METRIC_MONTH, ""),
-        Line(f"Secrets Manager ({secrets} secret)", secrets * SECRET_PER_MONTH, "AWS list price"),
+    lines.append(
         Line(
             f"Controller reconcile ({runs:,.0f} runs)",
             reconcile,
             f"{RECONCILE_SECONDS * 1000:.0f} ms assumed per run; free tier not deducted",
-        ),
-    ]
+        )
+    )
+    return lines
 
 
-def awake_per_hour(template: dict[str, Any]) -> float:
-    vcpu = int(_default(template, "TaskCpu")) / 1024
-    memory_gb = int(_default(template, "TaskMemory")) / 1024
-    return vcpu * FARGATE_VCPU_HOUR + memory_gb * FARGATE_GB_HOUR
+def awake_per_hour(template: Template, parameters: dict[str, str]) -> float:
+    """A running task of the service the full stack creates, with its public address if it gets one."""
+    values = ModeResolver(template, parameters).parameters
+    vcpu = int(values["TaskCpu"]) / 1024
+    memory_gb = int(values["TaskMemory"]) / 1024
+    address = PUBLIC_IPV4_PER_HOUR if values["AssignPublicIp"] == "ENABLED" else 0.0
+    return vcpu * FARGATE_VCPU_HOUR + memory_gb * FARGATE_GB_HOUR + address
 
 
-def main() -> None:
+def load_template() -> Template:
     decoded, problems = decode(str(TEMPLATE))
     if problems:
         raise SystemExit(f"template.yaml does not decode: {problems}")
-    template: dict[str, Any] = decoded
-    lines = idle_lines(template)
-    idle = sum(line.monthly for line in lines)
-    print(f"{'what (idle, per month)':<40} {'USD':>8}  note")
-    for line in lines:
-        print(f"{line.what:<40} {line.monthly:>8.2f}  {line.note}")
-    print(f"{'total while asleep':<40} {idle:>8.2f}")
-    hourly = awake_per_hour(template)
+    result: Template = decoded
+    return result
+
+
+def asleep_per_mode(template: Template) -> dict[str, list[Line]]:
+    return {name: idle_lines(apply_mode(template, values), values) for name, values in MODES.items()}
+
+
+def main() -> None:
+    template = load_template()
+    per_mode = asleep_per_mode(template)
+    for name, lines in per_mode.items():
+        print(f"{name + ' (asleep, per month)':<52} {'USD':>8}  note")
+        for line in lines:
+            print(f"{'  ' + line.what:<52} {line.monthly:>8.2f}  {line.note}")
+        print()
+    totals = {name: sum(line.monthly for line in lines) for name, lines in per_mode.items()}
+    for name, total in totals.items():
+        print(f"{name}, asleep: ${total:.2f}/month")
+    extra = totals["extra service on a shared ALB"]
+    verdict = "met" if extra <= EXTRA_SERVICE_TARGET else "NOT met"
+    print(f"target for an extra service on a shared ALB: at most ${EXTRA_SERVICE_TARGET:.2f}/month ({verdict})")
+    print(f"an extra service that keeps its own dashboard: +${DASHBOARD_PER_MONTH:.2f}/month beyond three")
+
+    hourly = awake_per_hour(template, MODES["full stack"])
+    idle = totals["full stack"]
     print()
-    print(f"{'usage (task at the default size)':<40} {'USD':>8}  vs. always on")
+    print(f"{'full stack, usage (task at the default size)':<52} {'USD':>8}  vs. always on")
     always_on = idle + HOURS_PER_MONTH * hourly
     for label, hours in (("asleep all month", 0), ("awake 2 h a day", 60), ("awake 8 h a day", 240)):
         total = idle + hours * hourly
-        print(f"{label:<40} {total:>8.2f}  saves {always_on - total:.2f}")
-    print(f"{'always on (no scale to zero)':<40} {always_on:>8.2f}")
+        print(f"{label:<52} {total:>8.2f}  saves {always_on - total:.2f}")
+    print(f"{'always on (no scale to zero)':<52} {always_on:>8.2f}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bench import cost
 from tests.template.conftest import TEMPLATE, Template, resolve_mode
 from tests.template.test_template import NOT_RESOURCE_SCOPED, READ_ONLY_PREFIXES, as_list, of_type, statements
 
@@ -287,3 +289,25 @@ def test_the_mode_lint_fails_on_a_template_broken_on_purpose(tmp_path: Path) -> 
     result = _cfn_lint(_copy_for(SHARED_LISTENER, tmp_path, broken))
     assert result.returncode != 0
     assert "HttpListener" in result.stdout
+
+
+# ------------------------------------------------------------------ what each mode costs (bench/cost.py)
+
+
+def test_the_cost_of_each_mode_counts_what_that_mode_creates(raw: Template) -> None:
+    per_mode = cost.asleep_per_mode(raw)
+    full = {line.what: line.monthly for line in per_mode["full stack"]}
+    extra = {line.what: line.monthly for line in per_mode["extra service on a shared ALB"]}
+    assert full["Application Load Balancer"] == pytest.approx(730 * 0.0225)
+    assert full["Public IPv4 addresses (2)"] == pytest.approx(2 * 730 * 0.005)
+    assert "Application Load Balancer" not in extra and not [w for w in extra if w.startswith("Public IPv4")]
+    # Idle 2 metrics, wake backstop 3, dead letters 1, wake failures 1.
+    assert extra["CloudWatch alarms (7 metrics)"] == pytest.approx(0.70)
+    assert "CloudWatch dashboard" in full and "CloudWatch dashboard" not in extra
+
+
+def test_the_cost_table_prints_the_two_mode_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    cost.main()
+    out = capsys.readouterr().out
+    assert re.search(r"^full stack, asleep: \$\d+\.\d\d/month$", out, re.MULTILINE)
+    assert re.search(r"^extra service on a shared ALB, asleep: \$\d+\.\d\d/month$", out, re.MULTILINE)
