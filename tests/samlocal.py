@@ -70,9 +70,9 @@ STACK_ENV: dict[str, str] = {
     "WAKER_TARGET_GROUP_ARN": (
         f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:targetgroup/warmkeeper-waker/73e2d6bc24d8a067"
     ),
-    "LISTENER_ARN": (
-        f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener/app/warmkeeper-alb/"
-        "50dc6c495c0c9188/f2f7dc8efc522ab2"
+    "ROUTE_RULE_ARN": (
+        f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener-rule/app/warmkeeper-alb/"
+        "50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
     ),
     "IDLE_ALARM_NAME": "warmkeeper-idle",
     "WAKE_ALARM_NAME": "warmkeeper-wake",
