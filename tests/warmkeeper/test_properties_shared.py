@@ -62,7 +62,7 @@ B_ENVIRONMENT = {
 
 SCALE = float(os.environ.get("WARMKEEPER_PROPERTY_SCALE", "1"))
 SHARED = settings(
-    max_examples=max(1, int(150 * SCALE)),
+    max_examples=max(1, int(500 * SCALE)),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
