@@ -963,3 +963,23 @@ def test_ready_reports_the_wake_latency() -> None:
 def test_the_table_covers_every_trigger_kind() -> None:
     kinds = {type(r.trigger) for r in ROWS}
     assert kinds == set(Trigger.__args__)
+
+
+@pytest.mark.parametrize(
+    ("route", "healthy", "outside"),
+    [
+        (Route.WAKER, 0, True),  # asleep by the route, ECS starting tasks: someone else raised desiredCount
+        (Route.WAKER, 1, True),  # the same, found once the task was healthy
+        (Route.ECS, 0, False),  # awake, a task died: ECS replaces it, nobody scaled anything
+    ],
+)
+def test_the_reconcile_says_when_desired_count_was_raised_outside_warmkeeper(
+    route: Route, healthy: int, outside: bool
+) -> None:
+    world = World(desired=1, route=route, healthy=healthy)
+    decision = run(ReconcileTick(), NOW, settings(), RecordingGateway(world.observation()))
+    assert decision.level == "warning"
+    said = decision.reason is not None and "raised outside Warmkeeper" in decision.reason
+    assert said is outside, decision.reason
+    if outside:
+        assert "IaC" in (decision.reason or "")
