@@ -1,5 +1,8 @@
 """``python -m local_aws.demo``: the whole scale-to-zero lifecycle on a local AWS built from template.yaml.
 
+``--scenario shared-alb`` plays the other story instead: two stacks of template.yaml attached, by host name,
+to a user's own services behind one shared load balancer (local_aws/shared_alb.py).
+
 Exit status: 0 when every step's expectations hold, 1 when one does not (the message says which), 2 when
 the local stack cannot be built or run (the message says why). Nothing is left running either way.
 """
