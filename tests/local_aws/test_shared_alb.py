@@ -49,6 +49,17 @@ def test_two_attached_stacks_share_one_listener_and_never_touch_each_other(endpo
         assert ("CloudWatch Alarm State Change", "slept") in _kinds(a)
         assert ("Wake Requested", "woke") in _kinds(a)
         assert not {outcome for _, outcome in _kinds(b)} & {"slept", "woke", "ready"}
+        # One event per alarm transition, to the alarm's own stack only (each bus puts its own alarms').
+        idle_a = a.stack.outputs["IdleAlarmName"]
+        to_alarm = [
+            d
+            for d in a.bus.deliveries
+            if d.event["detail-type"] == "CloudWatch Alarm State Change"
+            and d.event["detail"]["alarmName"] == idle_a
+            and d.event["detail"]["state"]["value"] == "ALARM"
+        ]
+        assert len(to_alarm) == 1
+        assert all(d.event["detail"].get("alarmName") != idle_a for d in b.bus.deliveries)
         # Each stack's controller got only its own stack's requests (the deployed patterns decide).
         assert _custom_event_stacks(a) == {a.stack.name}
         assert _custom_event_stacks(b) <= {b.stack.name}
