@@ -10,6 +10,7 @@ Run it with `python -m bench cost`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,8 @@ class ModeResolver:
     """The template as CloudFormation instantiates it for given parameter values.
 
     Drops resources and outputs whose condition is false, takes the chosen branch of every Fn::If,
-    removes AWS::NoValue, and computes Fn::Split, Fn::Select, Fn::Join and Fn::FindInMap whose inputs are
-    literals or parameters; anything else (resource references, Fn::Sub) is left as written.
+    removes AWS::NoValue, and computes Fn::Split, Fn::Select, Fn::Join, Fn::FindInMap and Fn::Sub whose inputs
+    are literals or parameters; anything else (resource references, pseudo parameters) is left as written.
     """
 
     def __init__(self, template: Template, parameters: dict[str, str]) -> None:
@@ -112,6 +113,10 @@ class ModeResolver:
                 return text.split(",") if kind.startswith(("List<", "CommaDelimitedList")) else text
             if key in ("Fn::Split", "Fn::Select", "Fn::Join", "Fn::FindInMap"):
                 return self._function(key, self.resolve(value))
+            if key == "Fn::Sub" and isinstance(value, str):
+                names = re.findall(r"\$\{([^}!]+)\}", value)
+                if names and all(n in self.parameters for n in names):
+                    return re.sub(r"\$\{([^}!]+)\}", lambda m: self.parameters[m.group(1)], value)
         resolved = {k: self.resolve(v) for k, v in node.items()}
         return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 

@@ -108,7 +108,27 @@ def test_a_service_created_behind_a_shared_listener_accepts_its_load_balancer_on
     assert (ingress["FromPort"], ingress["ToPort"]) == (80, 80)
     caddy = next(c for c in resources["TaskDefinition"]["Properties"]["ContainerDefinitions"] if c["Name"] == "caddy")
     url = next(e["Value"] for e in caddy["Environment"] if e["Name"] == "WARMKEEPER_HEARTBEAT_URL")
-    assert url == {"Fn::Sub": "https://${DomainName}/_warmkeeper/heartbeat"}
+    assert url == "https://shop.example.com/_warmkeeper/heartbeat"
+
+
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        ("full-stack-with-hosts", "http://shop.example.com/_warmkeeper/heartbeat"),
+        ("full-stack-https", "https://shop.example.com/_warmkeeper/heartbeat"),
+        ("shared-listener-with-hosts", "https://shop.example.com/_warmkeeper/heartbeat"),
+    ],
+)
+def test_heartbeats_go_to_a_host_the_warmkeeper_rule_answers(raw: Template, name: str, url: str) -> None:
+    resolved, _ = mode(raw, name)
+    caddy = next(
+        c for c in resolved["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"] if c["Name"] == "caddy"
+    )
+    found = next(e["Value"] for e in caddy["Environment"] if e["Name"] == "WARMKEEPER_HEARTBEAT_URL")
+    assert found == url
+    hosts = conditions(rules(resolved)["WarmkeeperPathRule"]).get("host-header")
+    assert hosts is None or url.split("/")[2] in hosts
+    assert resolved["Outputs"]["Url"]["Value"] == url.removesuffix("/_warmkeeper/heartbeat")
 
 
 # ------------------------------------------------------------------ rules: hosts and priorities
@@ -190,7 +210,7 @@ def test_ecs_events_of_the_attached_service_only_feed_the_controller(raw: Templa
     (service_arn,) = patterns["WarmkeeperFunctionServiceEvents"]["resources"]
     assert service_arn["Fn::Sub"].endswith(":service/${ExistingClusterName}/${ExistingServiceName}")
     stopped = patterns["WarmkeeperFunctionStoppedTasks"]["detail"]
-    assert stopped["group"] == [{"Fn::Sub": "service:${ExistingServiceName}"}]
+    assert stopped["group"] == ["service:shop"]
     assert stopped["clusterArn"][0]["Fn::Sub"].endswith(":cluster/${ExistingClusterName}")
 
 
