@@ -132,7 +132,11 @@ def _listener_picture(shared: SharedAlb) -> dict[str, Any]:
     """The user's part of the listener: its default action and the rules the user made, as AWS lists them."""
     elbv2 = shared.alb.stack.endpoint.client("elbv2")
     rules = elbv2.describe_rules(ListenerArn=shared.infra.listener_arn)["Rules"]
-    users = {shared.infra.users_rule_arn, *(s.users_rule_arn for s in shared.infra.services.values())}
+    users = {
+        shared.infra.users_rule_arn,
+        shared.infra.parked_rule_arn,
+        *(s.users_rule_arn for s in shared.infra.services.values()),
+    }
     return {
         "default": next(r["Actions"] for r in rules if r.get("IsDefault")),
         "users_rules": sorted(
@@ -219,7 +223,8 @@ class SharedAlbScenario(Scenario):
         infra = self.shared.infra
         self.timeline.note(
             f"user's listener {infra.listener_arn.rsplit('/', 3)[-3]}: default fixed 404, own rule "
-            f"{user_infra.USERS_RULE_PATH} at 1, host rules at "
+            f"{user_infra.USERS_RULE_PATH} at 1, {user_infra.PARKED_HOST} (no target) at "
+            f"{user_infra.PARKED_RULE_PRIORITY}, host rules at "
             + ", ".join(f"{s.host} -> {s.name} at {s.users_rule_priority}" for s in infra.services.values())
         )
         for local in self.shared.stacks.values():
@@ -279,6 +284,20 @@ class SharedAlbScenario(Scenario):
         self.expect_asleep(a)
         self.expect_awake(b)
         self.expect_served_by(self.visit("browser", self.b, "/post/while-a-sleeps", BROWSER), "service-b")
+        # Load-balancer-wide traffic nobody sent to A (other hosts, the user's own rule, the load balancer's
+        # own 503s, which its metrics count for the whole load balancer) must not wake it.
+        for path in ("/", "/wp-login.php"):
+            self.visit("a crawler on another host", "c.example", path, BROWSER)
+        self.visit("load balancer check", "a.example", user_infra.USERS_RULE_PATH, API_CLIENT)
+        parked = self.visit("browser", user_infra.PARKED_HOST, "/", BROWSER)
+        self.expect(
+            "the load balancer's own 503 for the parked host", (parked.status, parked.served_by) == (503, "alb"), parked
+        )
+        self.minutes(1, "A asleep, other traffic on the load balancer")
+        a, _ = self.observe_both()
+        wake_a = self.a.stack.outputs["WakeAlarmName"]
+        self.expect(f"{wake_a} not in ALARM", a.alarms[wake_a] != "ALARM", a.alarms)
+        self.expect_asleep(a)
 
     def a_wakes(self) -> None:
         self.shared.settle()

@@ -1,8 +1,9 @@
 """A user's own infrastructure, made outside template.yaml, as their CDK, Terraform or CloudFormation would.
 
 Through the local AWS APIs only (no template): a VPC with two subnets, an Application Load Balancer whose
-HTTP listener answers a fixed 404 by default and has a rule of the user's own (``/healthz`` answered by
-the load balancer), an ECS cluster, and per service a task definition, an ip target group, a host rule
+HTTP listener answers a fixed 404 by default and has rules of the user's own (``/healthz`` answered by
+the load balancer; a parked host whose target group has no target, answered 503 by the load balancer), an
+ECS cluster, and per service a task definition, an ip target group, a host rule
 that forwards to it (what the user had before Warmkeeper) and a Fargate service registered in it.
 
 Warmkeeper stacks then attach to these (``ExistingClusterName``, ``ExistingServiceName``,
@@ -21,6 +22,10 @@ NOT_FOUND_BODY = "no site here (the user's default action)"
 USERS_RULE_PATH = "/healthz"
 USERS_RULE_BODY = "ok (the user's own rule)"
 HEALTH_CHECK_PATH = "/health"
+# A host of the user's whose target group has no registered target (a service the user scaled to zero by
+# hand): the load balancer itself answers 503 there, counted in its load-balancer-wide 503 metric.
+PARKED_HOST = "parked.example"
+PARKED_RULE_PRIORITY = 900
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class UserInfra:
     listener_arn: str
     cluster_name: str
     users_rule_arn: str
+    parked_rule_arn: str
     services: dict[str, UserService] = field(default_factory=dict)
 
     def attach_parameters(self, service: str, rule_priority: int) -> dict[str, str]:
@@ -81,11 +87,20 @@ def create(endpoint: LocalEndpoint, services: dict[str, tuple[str, str]], name: 
         Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": [USERS_RULE_PATH]}}],
         Actions=[_fixed("200", USERS_RULE_BODY)],
     )["Rules"][0]["RuleArn"]
+    parked = elbv2.create_target_group(
+        Name=f"{name}-parked", Protocol="HTTP", Port=80, VpcId=network["VpcId"], TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    parked_rule = elbv2.create_rule(
+        ListenerArn=listener_arn,
+        Priority=PARKED_RULE_PRIORITY,
+        Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": [PARKED_HOST]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": parked}],
+    )["Rules"][0]["RuleArn"]
     cluster = ecs.create_cluster(clusterName=f"{name}-cluster")["cluster"]["clusterName"]
     tasks_group = endpoint.client("ec2").create_security_group(
         GroupName=f"{name}-tasks", Description="the user's tasks", VpcId=network["VpcId"]
     )["GroupId"]
-    infra = UserInfra(network, balancer_arn, listener_arn, cluster, users_rule)
+    infra = UserInfra(network, balancer_arn, listener_arn, cluster, users_rule, parked_rule)
     for index, (service, (host, display)) in enumerate(services.items()):
         group = elbv2.create_target_group(
             Name=f"{name}-{service}",
