@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from local_aws.endpoint import LocalEndpoint
 from local_aws.runtime import LocalAws
 from local_aws.scenario import LOCAL_OVERRIDES, Timeline
 from local_aws.shared_alb import SharedAlb, SharedAlbScenario
+from tests.local_aws.conftest import template_copy
 
 
 def _kinds(local: LocalAws) -> list[tuple[str, str]]:
@@ -114,3 +116,25 @@ def test_the_users_infrastructure_is_made_through_the_apis_not_a_stack(endpoint:
     assert service["loadBalancers"][0]["targetGroupArn"] == parameters["ExistingTargetGroupArn"]
     listener = endpoint.client("elbv2").describe_listeners(ListenerArns=[parameters["ExistingListenerArn"]])
     assert json.dumps(listener["Listeners"][0]["DefaultActions"]).count("fixed-response") == 1
+
+
+@pytest.mark.slow
+def test_a_route_rule_that_ignores_its_host_names_fails_the_shared_scenario(tmp_path: Path) -> None:
+    # Service A's route rule (priority 12) then takes every host, B's visitors included.
+    every_host = template_copy(
+        tmp_path,
+        (
+            '        - - Field: host-header\n            HostHeaderConfig: { Values: !Split [",", !Ref HostNames] }\n'
+            '        - - Field: path-pattern\n            PathPatternConfig: { Values: ["/*"] }\n',
+            '        - - Field: path-pattern\n            PathPatternConfig: { Values: ["/*"] }\n'
+            '        - - Field: path-pattern\n            PathPatternConfig: { Values: ["/*"] }\n',
+        ),
+    )
+    out = io.StringIO()
+    code = demo.main(
+        ["--scenario", "shared-alb", "--speed", "0", "--idle-minutes", "1", "--template", str(every_host)], out=out
+    )
+    text = out.getvalue()
+    assert code == 1, text[-2000:]
+    assert "FAILED at step 'visitors use both sites'" in text
+    assert "expected: 200 from service-b" in text
