@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from warmkeeper import controller
 from warmkeeper.adapters.aws import AwsGateway, default_clients
 from warmkeeper.domain.model import Action, RouteTraffic, SaveState, SetDesiredCount
-from warmkeeper.models.events import Ignored, MalformedEventError, to_trigger
+from warmkeeper.models.events import Ignored, MalformedEventError, Origin, to_trigger
 from warmkeeper.models.settings import SettingsError, get_settings
 
 logger = Logger()
@@ -51,14 +51,23 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except SettingsError as error:
         logger.error("controller misconfigured", error=str(error))
         raise
+    origin = Origin.from_function_arn(getattr(context, "invoked_function_arn", ""))
+    if origin is None:
+        # Lambda always passes its ARN; without it the origin check cannot be made, so nothing is acted on.
+        logger.error("no function ARN in the context; cannot check where events come from", event=_summary(event))
+        raise RuntimeError("the Lambda context has no usable invoked_function_arn")
     try:
-        trigger = to_trigger(event, settings)
+        trigger = to_trigger(event, settings, origin)
     except MalformedEventError as error:
         # Raised on purpose: Lambda retries, then the on-failure destination (the DLQ) keeps the event.
         logger.error("malformed event", error=str(error), event=_summary(event))
         raise
     if isinstance(trigger, Ignored):
-        logger.info("event ignored", reason=trigger.reason, **trigger.fields)
+        if trigger.suspicious:
+            logger.warning("event ignored", reason=trigger.reason, event=_summary(event), **trigger.fields)
+            metrics.add_metric(name="ForeignEventsIgnored", unit=MetricUnit.Count, value=1)
+        else:
+            logger.info("event ignored", reason=trigger.reason, **trigger.fields)
         return {"outcome": "ignored", "reason": trigger.reason}
 
     gateway = AwsGateway(default_clients(), settings)
