@@ -94,7 +94,7 @@ def test_shapes_an_alb_never_sends_get_400(account: Account, invoke: Invoke, eve
 @pytest.mark.parametrize(
     ("returned", "location"),
     [
-        ("/／／evil.example", "/%EF%BC%8F%EF%BC%8Fevil.example"),
+        ("/\uff0f\uff0fevil.example", "/%EF%BC%8F%EF%BC%8Fevil.example"),
         ("/guides/café?x=é", "/guides/caf%C3%A9?x=%C3%A9"),
         ("/\\evil.example", "/evil.example"),
     ],
@@ -102,7 +102,7 @@ def test_shapes_an_alb_never_sends_get_400(account: Account, invoke: Invoke, eve
 def test_location_is_percent_encoded_and_same_origin(
     account: Account, invoke: Invoke, returned: str, location: str
 ) -> None:
-    """Finding: a Location header carried non-ASCII characters (``/／／evil.example``)."""
+    """Finding: a Location header carried non-ASCII characters (``/`` then two U+FF0F, ``evil.example``)."""
     event = load_event("wake-retry-form.json")
     event["body"] = "return=" + __import__("urllib.parse").parse.quote(returned, safe="")
     result: Invocation = invoke(event)

@@ -519,7 +519,14 @@ ROWS = [
         ServiceTrouble(FailureKind.TASK_START_IMPAIRED, "impaired", at=ago(0.5)),
         World(state=WAKING, route=Route.WAKER, healthy=0),
         "wake-failed",
-        [SaveState(st(wake_started_at=ago(1), failure=Failure(kind=FailureKind.TASK_START_IMPAIRED, reason="impaired", at=NOW)))],
+        [
+            SaveState(
+                st(
+                    wake_started_at=ago(1),
+                    failure=Failure(kind=FailureKind.TASK_START_IMPAIRED, reason="impaired", at=NOW),
+                )
+            )
+        ],
         {S},
         {"WakeFailures"},
     ),

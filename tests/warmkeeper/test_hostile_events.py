@@ -41,7 +41,7 @@ NEVER_DELIVERED = settings(HOSTILE, max_examples=max(1, int(200 * SCALE)))
 class _DeletableSsm(_Ssm):
     """SSM as AWS answers for a deleted parameter (``World.parameter`` None)."""
 
-    def get_parameter(self, *, Name: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
+    def get_parameter(self, *, Name: str) -> dict[str, Any]:
         if self.world.parameter is None:
             self.world.before_call("ssm:GetParameter", {"Name": Name})
             error: Any = {"Error": {"Code": "ParameterNotFound", "Message": ""}, "ResponseMetadata": {}}
@@ -59,7 +59,9 @@ class Harness:
 
     def clients(self) -> AwsClients:
         base = self.world.clients()
-        return AwsClients(ecs=base.ecs, elbv2=base.elbv2, cloudwatch=base.cloudwatch, ssm=cast(Any, _DeletableSsm(self.world)))
+        return AwsClients(
+            ecs=base.ecs, elbv2=base.elbv2, cloudwatch=base.cloudwatch, ssm=cast(Any, _DeletableSsm(self.world))
+        )
 
     def asleep(self) -> World:
         self.world = World(desired=0, healthy=0, weights={ECS_TG_ARN: 0, WAKER_TG_ARN: 1})
@@ -146,7 +148,7 @@ def test_long_ecs_failure_reasons_never_raise_and_the_record_stays_small(harness
     harness.invoke(event("wake-requested"))
     stopped = event("task-stopped")
     stopped["detail"] = stopped["detail"] | {
-        "stoppedReason": "é\"\\\x01" * (length // 4),
+        "stoppedReason": 'é"\\\x01' * (length // 4),
         "createdAt": now_text(timedelta(seconds=1)),  # the wake's tasks come after its start
     }
     assert harness.invoke(stopped)["outcome"] == "wake-failed"
@@ -164,7 +166,10 @@ def test_long_ecs_failure_reasons_never_raise_and_the_record_stays_small(harness
 def test_bounded_text_fits_its_json_size_whatever_the_text(text: str) -> None:
     cut = bounded_text(text, MAX_REASON_BYTES)
     assert len(json.dumps(cut, ensure_ascii=False).encode("utf-8")) - 2 <= MAX_REASON_BYTES
-    if len(json.dumps(text, ensure_ascii=False).encode("utf-8", "replace")) - 2 <= MAX_REASON_BYTES and text.isprintable():
+    if (
+        len(json.dumps(text, ensure_ascii=False).encode("utf-8", "replace")) - 2 <= MAX_REASON_BYTES
+        and text.isprintable()
+    ):
         assert cut == text
 
 
@@ -199,7 +204,9 @@ def test_the_origin_comes_from_the_function_arn(harness: Harness) -> None:
     harness.asleep()
     other = FakeContext(invoked_function_arn="arn:aws:lambda:eu-west-1:555555555555:function:x")
     assert harness.invoke(event("wake-requested"), other)["outcome"] == "ignored"
-    assert harness.invoke(event("wake-requested", account="555555555555", region="eu-west-1"), other)["outcome"] == "woke"
+    assert (
+        harness.invoke(event("wake-requested", account="555555555555", region="eu-west-1"), other)["outcome"] == "woke"
+    )
 
 
 def test_a_forged_wake_alarm_event_wakes_nothing_while_the_alarm_is_ok(harness: Harness) -> None:
@@ -234,7 +241,10 @@ def test_a_stale_task_start_impaired_does_not_fail_the_new_wake(harness: Harness
     result = harness.invoke(stale)
     assert result["outcome"] == "failure-outside-wake"
     assert parse_state(world.parameter).failure is None
-    assert harness.invoke(event("service-task-start-impaired", time=now_text(timedelta(seconds=1))))["outcome"] == "wake-failed"
+    assert (
+        harness.invoke(event("service-task-start-impaired", time=now_text(timedelta(seconds=1))))["outcome"]
+        == "wake-failed"
+    )
 
 
 # ---------------------------------------------------------------- faults
@@ -286,7 +296,9 @@ def test_sam_cli_scheduled_events_are_accepted(harness: Harness) -> None:
 # ---------------------------------------------------------------- issue 10: a scale-in is not a failure
 
 
-def test_the_scale_in_of_a_sleep_is_not_reported_as_a_failure(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_scale_in_of_a_sleep_is_not_reported_as_a_failure(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     harness.asleep()
     stopped = event("task-stopped")
     stopped["detail"] = stopped["detail"] | {"stoppedReason": "Scaling activity initiated by (deployment ecs-svc/1)"}

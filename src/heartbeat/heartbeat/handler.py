@@ -48,14 +48,14 @@ def _plain(status: int, message: str) -> dict[str, Any]:
     """A response built without the resolver, for what never reached it."""
     return {
         "statusCode": status,
-        "statusDescription": f"{status} {'Bad Request' if status == 400 else 'Internal Server Error'}",  # noqa: PLR2004
+        "statusDescription": f"{status} {'Bad Request' if status == 400 else 'Internal Server Error'}",
         "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
         "body": json.dumps({"error": message}),
         "isBase64Encoded": False,
     }
 
 
-def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """Never raises: a shape no load balancer sends gets a 400, anything unexpected a plain 500."""
     problem = alb_shape_problem(event)
     if problem is not None:
@@ -63,7 +63,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return _plain(400, "not a load balancer request")
     try:
         response = _resolve(event, context)
-    except Exception as error:  # noqa: BLE001 - the last line of defence: the client must get an answer
+    except Exception as error:
         logger.error("unexpected error outside the routes", error_type=type(error).__name__, exc_info=error)
         return _plain(500, "internal error")
     return _safe_locations(response)

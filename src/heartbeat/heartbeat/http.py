@@ -11,7 +11,6 @@ from urllib.parse import quote
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes import ALBEvent
 
-
 # What a load balancer puts in a Lambda target's event (single- or multi-value headers, never both kinds
 # of a field with other types). A test or a direct invocation can send anything else.
 _STRING_MAPS = ("headers", "queryStringParameters")
@@ -20,12 +19,12 @@ _LIST_MAPS = ("multiValueHeaders", "multiValueQueryStringParameters")
 _LOCATION_SAFE = "/?#[]@!$&'()*+,;=%:~-._"
 
 
-def alb_shape_problem(event: object) -> str | None:
+def alb_shape_problem(event: object) -> str | None:  # noqa: PLR0911 - one answer per field
     """What makes ``event`` something an ALB never sends, or None for a well-shaped request."""
     if not isinstance(event, dict):
         return f"the event is a {type(event).__name__}, not an object"
     method, path = event.get("httpMethod"), event.get("path")
-    if not isinstance(method, str) or not method or len(method) > 32:  # noqa: PLR2004
+    if not isinstance(method, str) or not method or len(method) > 32:
         return "httpMethod is not a method name"
     if not isinstance(path, str) or not path.startswith("/"):
         return "path is not an absolute path"

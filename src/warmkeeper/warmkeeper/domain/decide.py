@@ -376,7 +376,7 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
         if need := _missing(observed, Observe.SERVICE):
             return need
         assert observed.service is not None  # noqa: S101
-        details: dict[str, str | int | float | None] = {
+        progress: dict[str, str | int | float | None] = {
             "origin": origin,
             "elapsed_seconds": state.wake_elapsed_seconds(now),
         }
@@ -387,9 +387,9 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
                 actions=(*keep, SetDesiredCount(target)),
                 reason="the wake was recorded but desiredCount is still 0 (UpdateService did not happen)",
                 level="warning",
-                details=details | {"desired_count": target},
+                details=progress | {"desired_count": target},
             )
-        return Decision("wake-in-progress", actions=keep, reason="a wake is already under way", details=details)
+        return Decision("wake-in-progress", actions=keep, reason="a wake is already under way", details=progress)
     # A wake past its deadline that no reconcile noticed yet: a failure now, reported whatever follows.
     missed = state.failure is None and overdue
     failure = _deadline_failure(now, settings) if missed else state.failure
@@ -539,7 +539,7 @@ def _ready(now: datetime, observed: Observation) -> Need | Decision:
     )
 
 
-def _failure(
+def _failure(  # noqa: PLR0911 - each kind of outcome ends the decision early
     now: datetime,
     settings: Settings,
     observed: Observation,
@@ -610,7 +610,9 @@ def _failure(
         why = "the task predates the current wake" if event_at is None else "the event predates the current wake"
     if kind is FailureKind.TASK_STOPPED:
         # Most often the scale-in of a sleep, or a task replaced by a deployment: not a failure at all.
-        return Decision("task-stopped", actions=actions, reason=f"{reason} ({why}; not a wake failure)", details=details)
+        return Decision(
+            "task-stopped", actions=actions, reason=f"{reason} ({why}; not a wake failure)", details=details
+        )
     return Decision(
         "failure-outside-wake",
         actions=actions,

@@ -63,7 +63,7 @@ class Origin:
     def from_function_arn(cls, arn: str) -> Origin | None:
         """From ``arn:aws:lambda:<region>:<account>:function:<name>`` (the Lambda context's ARN)."""
         parts = str(arn).split(":")
-        if len(parts) < 7 or parts[0] != "arn" or parts[2] != "lambda" or not parts[3] or not parts[4]:  # noqa: PLR2004
+        if len(parts) < 7 or parts[0] != "arn" or parts[2] != "lambda" or not parts[3] or not parts[4]:
             return None
         return cls(account=parts[4], region=parts[3])
 
