@@ -97,6 +97,16 @@ class Row:
 ROWS = [
     # ---- sleep on the idle alarm
     Row(
+        "idle: a late idle-alarm event whose alarm has not changed since before the wake does not sleep",
+        IdleAlarmed(),
+        World(idle="ALARM", state=st(awake_since=ago(2)), idle_changed=ago(30)),
+        "sleep-skipped",
+        [],
+        {AL, S},
+        {"SleepsSkipped", "SleepsSkipped.alarm-predates-wake"},
+        MIN_AWAKE_0,
+    ),
+    Row(
         "idle: sleeps, waker first",
         IdleAlarmed(),
         World(idle="ALARM"),

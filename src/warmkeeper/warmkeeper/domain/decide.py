@@ -312,9 +312,11 @@ def _sleep(  # noqa: PLR0911 - each guard ends the decision early, cheapest read
     state = observed.state
     if blocker := sleep_blocker(now, settings, state, mode):
         return _skipped(*blocker, mode)
-    if mode is SleepMode.AFTER_DEPLOYMENT:
+    if mode in (SleepMode.AFTER_DEPLOYMENT, SleepMode.IDLE_ALARM):
         # Not an alarm transition: the alarm may have stayed in ALARM since before a wake (a retry's
-        # forced deployment completing right after the service became ready).
+        # forced deployment completing right after the service became ready). An idle-alarm event
+        # delivered late (Lambda retries, EventBridge's retry window) can be such a transition from
+        # before the wake: the alarm's own timestamp tells.
         changed = (observed.alarms_changed or {}).get(settings.idle_alarm_name)
         if blocker := stale_idle_blocker(now, settings, state, changed):
             return _skipped(*blocker, mode)
