@@ -596,7 +596,7 @@ ROWS = [
         World(**ASLEEP),
         "task-stopped",
         [],
-        {S, RT},
+        {S, RT, SV},
     ),
     Row(
         "deployment failed is reported",
@@ -760,9 +760,18 @@ ROWS = [
         {"Sleeps"},
     ),
     Row(
-        "reconcile: a sleep stopped half-way is handed back (the retried idle event finishes it)",
+        "reconcile: a sleep stopped half-way and still due is finished (the Lambda retry of a tick completes it)",
         ReconcileTick(),
         World(idle="ALARM", route=Route.WAKER, state=st(awake_since=ago(20))),
+        "slept",
+        [RouteTraffic(Route.WAKER), SetDesiredCount(0)],
+        ALL,
+        {"Sleeps"},
+    ),
+    Row(
+        "reconcile: traffic on the waker with healthy tasks and no sleep due is handed back",
+        ReconcileTick(),
+        World(idle="OK", route=Route.WAKER, state=st(awake_since=ago(20))),
         "reconciled",
         [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
         ALL,

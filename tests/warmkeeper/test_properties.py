@@ -26,7 +26,21 @@ class InMemoryMachine(ControllerMachine):
         return World()
 
 
-# Four equal shares, so pytest-xdist can spread them over the CI cores.
+class _ShortMinAwakeWorld(World):
+    """A minimum awake time shorter than the idle window plus CloudWatch's lag: then only the decision's
+    stale-alarm rule keeps a leftover ALARM from sleeping a service that just woke."""
+
+    def settings_environment(self) -> dict[str, str]:
+        return super().settings_environment() | {"MIN_AWAKE_MINUTES": "1"}
+
+
+class ShortMinAwakeMachine(ControllerMachine):
+    def make_world(self) -> WorldLike:
+        return _ShortMinAwakeWorld()
+
+
+# Four equal shares, so pytest-xdist can spread them over the CI cores; the last one with a short minimum
+# awake time (the template allows 0).
 class _A(InMemoryMachine):
     pass
 
@@ -39,7 +53,7 @@ class _C(InMemoryMachine):
     pass
 
 
-class _D(InMemoryMachine):
+class _D(ShortMinAwakeMachine):
     pass
 
 

@@ -342,7 +342,7 @@ def _sleep(  # noqa: PLR0911 - each guard ends the decision early, cheapest read
 
 def _wake(now: datetime, settings: Settings, observed: Observation, wake: WakeRequested) -> Need | Decision:
     origin = wake.origin
-    if wake.sent_at is not None and now - wake.sent_at > WAKE_REQUEST_MAX_AGE:
+    if origin is WakeOrigin.REQUEST and wake.sent_at is not None and now - wake.sent_at > WAKE_REQUEST_MAX_AGE:
         # Nothing read: an old request must not cost the visitors' path anything.
         return Decision(
             "wake-request-stale",
@@ -629,13 +629,29 @@ def _failure_black_hole(
 ) -> Need | tuple[tuple[Action, ...], list[str], ControllerState] | None:
     """The reconcile's own repair, done at once: traffic on ECS with no healthy target goes to the waker.
 
-    Cheapest read first: after a sleep (the usual stopped task) the route alone says all is well.
+    Cheapest read first: after a sleep (the usual stopped task) the route and the count say all is well.
+    With traffic already on the waker, a service still starting tasks gets its wake recorded (the
+    Lambda retry of an event whose first attempt moved the traffic but failed to save the record).
     """
     if need := _missing(observed, Observe.ROUTE):
         return need
     assert observed.weights is not None  # noqa: S101
     if observed.weights.route is Route.WAKER:
-        return None
+        if state.wake_started_at is not None or state.failure is not None:
+            return None
+        if need := _missing(observed, Observe.SERVICE):
+            return need
+        assert observed.service is not None  # noqa: S101
+        if observed.service.desired_count == 0:
+            return None
+        if need := _missing(observed, Observe.HEALTH):
+            return need
+        assert observed.healthy_targets is not None  # noqa: S101
+        if observed.healthy_targets > 0:
+            return None
+        waker_plan = _Plan(before=state, state=state)
+        _reconcile_starting(now, settings, waker_plan, Route.WAKER)
+        return (), waker_plan.repairs, waker_plan.state
     if need := _missing(observed, Observe.HEALTH):
         return need
     assert observed.healthy_targets is not None  # noqa: S101
@@ -718,22 +734,27 @@ def _reconcile(now: datetime, settings: Settings, observed: Observation) -> Need
     if service.desired_count == 0:
         _reconcile_asleep(now, settings, plan, observed.alarms, route)
         return plan.decision("reconciled")
-    if healthy == 0:
-        _reconcile_starting(now, settings, plan, route)
-    elif plan.state.wake_started_at is not None or route is not Route.ECS:
-        # Tasks are healthy but traffic is not on them: a missed ready signal, a wake whose record was
-        # lost, or a sleep that stopped half-way. Handing back is right for the first two and harmless
-        # for the third (the idle alarm's retried event, or a tick after the minimum awake time, sleeps).
-        _reconcile_hand_back(now, plan, route)
-        return plan.decision("reconciled")
     # Alarms only send transitions: a service that stayed idle after a wake gets no new event.
     idle = observed.alarms.get(settings.idle_alarm_name) == ALARM and not service.deployment_in_progress
-    if idle and sleep_blocker(now, settings, plan.state, SleepMode.RECONCILE) is None:
+    sleep_due = False
+    if healthy > 0 and idle and sleep_blocker(now, settings, plan.state, SleepMode.RECONCILE) is None:
         changed = (observed.alarms_changed or {}).get(settings.idle_alarm_name)
         if blocker := stale_idle_blocker(now, settings, plan.state, changed):
             plan.reason = blocker[1]
         else:
-            return _reconcile_sleep(now, settings, plan, service)
+            sleep_due = True
+    if healthy == 0:
+        _reconcile_starting(now, settings, plan, route)
+    elif (plan.state.wake_started_at is not None or route is not Route.ECS) and not (
+        sleep_due and plan.state.wake_started_at is None
+    ):
+        # Tasks are healthy but traffic is not on them: a missed ready signal or a wake whose record was
+        # lost: hand back. (A sleep that stopped half-way, traffic moved but the count not, is finished
+        # below when it is still due, so the Lambda retry of a tick completes it.)
+        _reconcile_hand_back(now, plan, route)
+        return plan.decision("reconciled")
+    if sleep_due:
+        return _reconcile_sleep(now, settings, plan, service)
     return plan.decision("reconciled")
 
 
