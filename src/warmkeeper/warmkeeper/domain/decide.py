@@ -624,7 +624,7 @@ def _failure(  # noqa: PLR0911 - each kind of outcome ends the decision early
     )
 
 
-def _failure_black_hole(
+def _failure_black_hole(  # noqa: PLR0911 - each read can end it, cheapest first
     now: datetime, settings: Settings, observed: Observation, state: ControllerState
 ) -> Need | tuple[tuple[Action, ...], list[str], ControllerState] | None:
     """The reconcile's own repair, done at once: traffic on ECS with no healthy target goes to the waker.
