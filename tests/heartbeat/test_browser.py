@@ -182,7 +182,7 @@ def test_without_javascript_the_page_refreshes_back_to_the_original_url(
 # Paths a visitor (or a link someone crafted) can arrive with: each must bring the browser back to this
 # origin, with JavaScript (the page's own redirect once ready) and without (the retry form's 303).
 HOSTILE_PATHS = [
-    "/%EF%BC%8F%EF%BC%8Fevil.example/x",  # fullwidth solidus twice: "/／／evil.example"
+    "/%EF%BC%8F%EF%BC%8Fevil.example/x",  # U+FF0F (fullwidth solidus) twice
     "//evil.example/x",
     "/%5Cevil.example",
     "/guides/%3Cscript%3Ealert(1)%3C/script%3E?q=%22%3E%3Cb%3E",
