@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from tests.warmkeeper.fake_aws import World
 from tests.warmkeeper.machine import ControllerMachine, WorldLike
@@ -12,12 +12,16 @@ from tests.warmkeeper.machine import ControllerMachine, WorldLike
 # CI runs 4 x 500 sequences in memory (2,000) plus the moto ones below; WARMKEEPER_PROPERTY_SCALE scales
 # them for a quick local loop (0.1) or a long soak (10).
 SCALE = float(os.environ.get("WARMKEEPER_PROPERTY_SCALE", "1"))
+# The mutation check (bench/mutants.py) only needs to know whether a run fails: shrinking the failing
+# sequence would cost it minutes per mutation and change nothing in the verdict.
+NO_SHRINK = os.environ.get("WARMKEEPER_PROPERTY_NO_SHRINK") == "1"
 IN_MEMORY = settings(
     max_examples=max(1, int(500 * SCALE)),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     database=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate) if NO_SHRINK else tuple(Phase),
 )
 
 
