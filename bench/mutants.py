@@ -3,7 +3,8 @@
 Each mutation is one textual change to ``src/warmkeeper/warmkeeper/domain/decide.py``, applied to a
 temporary copy of the project (never to the tree). The in-memory property test then runs in its CI
 configuration (``WARMKEEPER_PROPERTY_SCALE`` as CI sets it, 1 by default; no shrinking, which changes
-no verdict) ``runs`` times; a run catches the mutation when the test fails. The table says, per mutation, in how many runs it was caught.
+no verdict) ``runs`` times; a run catches the mutation when the test fails. The table says, per
+mutation, in how many runs it was caught.
 
     python -m bench mutants                 # every mutation, 1 run each
     MUTANT_RUNS=10 python -m bench mutants  # the 10-run measure
