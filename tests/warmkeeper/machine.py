@@ -370,20 +370,6 @@ class ControllerMachine(RuleBasedStateMachine):
         self._alarms()
 
     @rule()
-    def a_visitor_wakes_it(self) -> None:
-        """The everyday path in one step: a visitor on the waker, the events delivered in order as they
-        come, the task healthy a minute later and its ready signal delivered. Random steps alone reach
-        "just woke, alarm still in ALARM" too rarely to test what follows."""
-        self.visitor()
-        self._deliver_in_order()
-        self.time_passes(1)
-        self._deliver_in_order()
-
-    def _deliver_in_order(self) -> None:
-        while self.pending:
-            self._deliver(self.pending.pop(0), None)
-
-    @rule()
     def heartbeat(self) -> None:
         self._activity()
         self._alarms()
