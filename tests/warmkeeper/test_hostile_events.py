@@ -200,13 +200,31 @@ def test_events_of_another_account_or_region_change_nothing(
     assert emitted_metrics(capsys.readouterr().out)["ForeignEventsIgnored"] == [1.0]
 
 
-def test_the_origin_comes_from_the_function_arn(harness: Harness) -> None:
+def test_the_origin_comes_from_the_function_arn_and_the_region(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     harness.asleep()
     other = FakeContext(invoked_function_arn="arn:aws:lambda:eu-west-1:555555555555:function:x")
-    assert harness.invoke(event("wake-requested"), other)["outcome"] == "ignored"
-    assert (
-        harness.invoke(event("wake-requested", account="555555555555", region="eu-west-1"), other)["outcome"] == "woke"
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert harness.invoke(event("wake-requested", region="eu-west-1"), other)["outcome"] == "ignored"
+    assert harness.invoke(event("wake-requested", account="555555555555", region="eu-west-1"), other)["outcome"] == (
+        "woke"
     )
+
+
+def test_an_account_id_variable_wins_over_the_arn(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    harness.asleep()
+    monkeypatch.setenv("ACCOUNT_ID", "555555555555")
+    assert harness.invoke(event("wake-requested"))["outcome"] == "ignored"
+
+
+def test_under_the_lambda_emulator_only_the_region_is_checked(harness: Harness) -> None:
+    """``sam local invoke`` (the runtime interface emulator) puts the placeholder account 012345678912 in
+    every function ARN; the events it is given carry the real one."""
+    harness.asleep()
+    emulator = FakeContext(invoked_function_arn="arn:aws:lambda:us-east-1:012345678912:function:WarmkeeperFunction")
+    assert harness.invoke(event("wake-requested", region="eu-west-1"), emulator)["outcome"] == "ignored"
+    assert harness.invoke(event("wake-requested"), emulator)["outcome"] == "woke"
 
 
 def test_a_forged_wake_alarm_event_wakes_nothing_while_the_alarm_is_ok(harness: Harness) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from datetime import UTC, datetime
 from typing import Any
@@ -51,11 +52,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except SettingsError as error:
         logger.error("controller misconfigured", error=str(error))
         raise
-    origin = Origin.from_function_arn(getattr(context, "invoked_function_arn", ""))
+    origin = Origin.of_function(getattr(context, "invoked_function_arn", ""), os.environ)
     if origin is None:
-        # Lambda always passes its ARN; without it the origin check cannot be made, so nothing is acted on.
-        logger.error("no function ARN in the context; cannot check where events come from", event=_summary(event))
-        raise RuntimeError("the Lambda context has no usable invoked_function_arn")
+        # Lambda always passes its ARN and region; without them the origin check cannot be made.
+        logger.error("no function ARN or region; cannot check where events come from", event=_summary(event))
+        raise RuntimeError("the Lambda context has no usable invoked_function_arn and AWS_REGION is not set")
     try:
         trigger = to_trigger(event, settings, origin)
     except MalformedEventError as error:

@@ -7,6 +7,7 @@ and then hands them to the on-failure destination (the dead-letter queue): nothi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -48,24 +49,37 @@ class Ignored:
     suspicious: bool = False
 
 
+# The account the Lambda runtime interface emulator (``sam local invoke``, the local Lambda image) puts in
+# every function ARN: a placeholder, not the account the events come from.
+EMULATOR_ACCOUNT = "012345678912"
+
+
 @dataclass(frozen=True)
 class Origin:
     """The account and region this function runs in: an event from elsewhere is not for it.
 
     EventBridge stamps both on every event it delivers; a rule on the default bus only sees this account's
-    events (or a cross-account bus forwarding others', which this controller must not act on).
+    events (or a cross-account bus forwarding others', which this controller must not act on). ``account``
+    None means unknown (only under the emulator): then only the region is checked.
     """
 
-    account: str
+    account: str | None
     region: str
 
     @classmethod
-    def from_function_arn(cls, arn: str) -> Origin | None:
-        """From ``arn:aws:lambda:<region>:<account>:function:<name>`` (the Lambda context's ARN)."""
+    def of_function(cls, arn: str, environ: Mapping[str, str]) -> Origin | None:
+        """From ``ACCOUNT_ID`` (when the template sets it) or the Lambda context's function ARN
+        (``arn:aws:lambda:<region>:<account>:function:<name>``), and Lambda's ``AWS_REGION``."""
         parts = str(arn).split(":")
-        if len(parts) < 7 or parts[0] != "arn" or parts[2] != "lambda" or not parts[3] or not parts[4]:
+        from_arn = len(parts) >= 7 and parts[0] == "arn" and parts[2] == "lambda"
+        account = environ.get("ACCOUNT_ID", "").strip() or (parts[4] if from_arn else "")
+        region = environ.get("AWS_REGION", "").strip() or (parts[3] if from_arn else "")
+        if not region or not account:
             return None
-        return cls(account=parts[4], region=parts[3])
+        return cls(account=None if account == EMULATOR_ACCOUNT else account, region=region)
+
+    def admits(self, account: str, region: str) -> bool:
+        return region == self.region and (self.account is None or account == self.account)
 
 
 class Envelope(BaseModel):
@@ -192,7 +206,7 @@ def to_trigger(event: Any, settings: Settings, origin: Origin | None = None) -> 
         raise MalformedEventError(f"an event must be a JSON object, got {type(event).__name__}")
     envelope = _validated(Envelope, event)
     kind = {"source": envelope.source, "detail_type": envelope.detail_type}
-    if origin is not None and (envelope.account, envelope.region) != (origin.account, origin.region):
+    if origin is not None and not origin.admits(envelope.account, envelope.region):
         fields = kind | {"account": envelope.account, "region": envelope.region}
         return Ignored("an event from another account or region", fields, suspicious=True)
     match envelope.source, envelope.detail_type:
