@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv docker debian-tools lambda-image build lint test test-fast demo demo-containers bench clean
+.PHONY: help venv docker debian-tools lambda-image build lint test test-fast demo demo-containers bench mutants clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -54,6 +54,9 @@ demo-containers: $(STAMP) lambda-image ## the same, with the functions in contai
 
 bench: $(STAMP) ## benchmarks: print the tables
 	python -m bench
+
+mutants: $(STAMP) ## the mutation check of the decision code against the property test (MUTANT_RUNS=10 MUTANTS=a,b)
+	python -m bench mutants
 
 clean: ## remove build output (keeps the virtual environment)
 	rm -rf .aws-sam build artifacts

@@ -175,3 +175,50 @@ def test_without_javascript_the_page_refreshes_back_to_the_original_url(
     assert last.path == "/guides/lyon?tour=1"
     assert last.status == 200
     assert b"Stand-in app" in last.response_body
+
+
+# ---------------------------------------------------------------- hostile return paths (issue 12)
+
+# Paths a visitor (or a link someone crafted) can arrive with: each must bring the browser back to this
+# origin, with JavaScript (the page's own redirect once ready) and without (the retry form's 303).
+HOSTILE_PATHS = [
+    "/%EF%BC%8F%EF%BC%8Fevil.example/x",  # U+FF0F (fullwidth solidus) twice
+    "//evil.example/x",
+    "/%5Cevil.example",
+    "/guides/%3Cscript%3Ealert(1)%3C/script%3E?q=%22%3E%3Cb%3E",
+]
+
+
+@pytest.mark.parametrize("path", HOSTILE_PATHS)
+def test_hostile_return_paths_stay_on_this_origin_with_javascript(
+    account: Account, site: Site, chromium: Chromium, path: str
+) -> None:
+    chromium.page("Page.navigate", {"url": f"{site.alb.url}{path}"})
+    chromium.wait_for("document.getElementById('wk-message') !== null")
+    # Nothing reflected became markup: no element from the path, no script but the page's own.
+    assert chromium.evaluate("document.querySelector('b') === null")
+    assert chromium.evaluate(
+        "[...document.scripts].filter(s => s.type !== 'application/json').every(s => !s.textContent.includes('alert'))"
+    )
+    account.set_desired(1)
+    account.register_target()
+    account.set_state({"awakeSince": _iso(datetime.now(UTC))})
+    site.adapter.route_to_app = True
+    chromium.wait_for("document.title === 'Stand-in app'", timeout=20)
+    assert chromium.evaluate("location.origin") == site.alb.url
+
+
+@pytest.mark.parametrize("path", HOSTILE_PATHS)
+def test_hostile_return_paths_stay_on_this_origin_without_javascript(
+    account: Account, site: Site, chromium: Chromium, path: str
+) -> None:
+    account.set_state({"failure": {"kind": "task-stopped", "reason": "x", "at": _iso(datetime.now(UTC))}})
+    chromium.page("Emulation.setScriptExecutionDisabled", {"value": True})
+    chromium.page("Page.navigate", {"url": f"{site.alb.url}{path}"})
+    chromium.wait_for("document.getElementById('wk-retry') !== null")
+    site.adapter.route_to_app = True
+    # Submitting the form is the browser's own navigation (no page script runs): POST, 303, GET.
+    chromium.evaluate("HTMLFormElement.prototype.submit.call(document.getElementById('wk-retry'))")
+    _wait("the retry post", lambda: site.hits("POST", "/_warmkeeper/wake") == 1)
+    chromium.wait_for("document.title === 'Stand-in app'", timeout=20)
+    assert chromium.evaluate("location.origin") == site.alb.url

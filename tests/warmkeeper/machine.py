@@ -37,7 +37,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from warmkeeper.adapters.aws import AwsClients, AwsGateway
 from warmkeeper.controller import run
-from warmkeeper.domain.decide import decide
+from warmkeeper.domain.decide import ALARM_EVALUATION_LAG, decide
 from warmkeeper.domain.model import (
     Decision,
     DeploymentCompleted,
@@ -70,6 +70,10 @@ IDLE, WAKE = "warmkeeper-idle", "warmkeeper-wake"
 TASK_START = timedelta(minutes=1)
 WAKER_HIT_WINDOW = timedelta(minutes=3)
 MAX_CALLS = 9  # reconcile: five reads and at most four writes
+# CloudWatch sees a minute's activity 1 to 4 minutes late (DESIGN.md); the model uses a lag inside the
+# controller's own assumption (ALARM_EVALUATION_LAG), so an alarm still in ALARM right after a wake, with
+# the visitor who woke it already there, happens here as it does in AWS.
+CLOUDWATCH_LAG = timedelta(minutes=2)
 
 
 class WorldLike(Protocol):
@@ -133,6 +137,9 @@ class ControllerMachine(RuleBasedStateMachine):
         # When desiredCount last went from 0 to more: the start of the minimum awake time.
         self.woken_at = self.world.now - timedelta(hours=1)
         self.last_activity = self.world.now
+        # Activity CloudWatch has not seen yet (CLOUDWATCH_LAG); the idle alarm reads the rest.
+        self.unseen_activity: list[datetime] = []
+        self.seen_activity = self.world.now
         self.last_waker_hit = self.world.now - timedelta(hours=1)
         self.deploy_started: datetime | None = None
         self.broken = False
@@ -159,6 +166,9 @@ class ControllerMachine(RuleBasedStateMachine):
                 self._flag("traffic sent to ECS without a healthy target")
         if operation == "ecs:UpdateService":
             count = params["desiredCount"]
+            if count == world.desired and not params.get("forceNewDeployment"):
+                # Harmless once, but an UpdateService per visitor's request throttles the account.
+                self._flag("an UpdateService that changes nothing")
             if count == 0 and world.desired > 0:
                 self._check_sleep()
             if count > 0 and (world.desired == 0 or params.get("forceNewDeployment")):
@@ -191,6 +201,12 @@ class ControllerMachine(RuleBasedStateMachine):
             self._flag("slept although the idle alarm saw activity")
         if world.now - self.woken_at < self.settings.min_awake:
             self._flag("slept inside the minimum awake time")
+        changed = getattr(world, "alarms_changed", {}).get(IDLE)
+        window = timedelta(minutes=self.settings.idle_minutes) + ALARM_EVALUATION_LAG
+        stale = changed is not None and changed < self.woken_at and world.now < self.woken_at + window
+        if stale and not self.unsettled:
+            # The alarm's ALARM began before the wake: it says nothing about the time since (CloudWatch lag).
+            self._flag("slept on an idle alarm left over from before the wake")
 
     def _deliver(self, trigger: Trigger, fault: tuple[int, str] | None) -> Decision | None:
         self.world.fault_at = None
@@ -287,7 +303,7 @@ class ControllerMachine(RuleBasedStateMachine):
                     }
                 ],
             )
-            self.last_activity = world.now - timedelta(hours=1)
+            self.last_activity = self.seen_activity = world.now - timedelta(hours=1)
             world.set_alarm(IDLE, "ALARM")
         self.world.calls.clear()
 
@@ -303,7 +319,7 @@ class ControllerMachine(RuleBasedStateMachine):
             if self.broken:
                 self._enqueue(TaskStopped("task/new", "CannotPullContainerError", now - timedelta(seconds=20)))
                 if now >= self.scaled_up_at + 3 * TASK_START:
-                    self._enqueue(ServiceTrouble(FailureKind.TASK_START_IMPAIRED, "impaired"))
+                    self._enqueue(ServiceTrouble(FailureKind.TASK_START_IMPAIRED, "impaired", at=now))
             else:
                 world.set_healthy(world.desired)
                 self._enqueue(SteadyState())
@@ -318,9 +334,18 @@ class ControllerMachine(RuleBasedStateMachine):
             self.deploy_started = now  # a retry's forced deployment
         self._alarms()
 
+    def _activity(self) -> None:
+        self.last_activity = self.world.now
+        self.unseen_activity.append(self.world.now)
+
     def _alarms(self) -> None:
         world = self.world
-        idle = "ALARM" if world.now - self.last_activity >= timedelta(minutes=self.settings.idle_minutes) else "OK"
+        seen = [a for a in self.unseen_activity if a + CLOUDWATCH_LAG <= world.now]
+        if seen:
+            self.seen_activity = max(self.seen_activity, *seen)
+            self.unseen_activity = [a for a in self.unseen_activity if a + CLOUDWATCH_LAG > world.now]
+        quiet = world.now - self.seen_activity >= timedelta(minutes=self.settings.idle_minutes)
+        idle = "ALARM" if quiet else "OK"
         if idle != world.alarm(IDLE):
             world.set_alarm(IDLE, idle)
             if idle == "ALARM":
@@ -335,18 +360,18 @@ class ControllerMachine(RuleBasedStateMachine):
     def visitor(self) -> None:
         world = self.world
         if world.route is Route.ECS and world.healthy > 0:
-            self.last_activity = world.now
+            self._activity()
         else:
             # The waiting page asks for a wake, except while a failure is fresh (as the HTTP face does:
             # then only the retry button asks); the backstop alarm counts the hit either way.
             self.last_waker_hit = world.now
             if not self._fresh_failure(world.state):
-                self._enqueue(WakeRequested(WakeOrigin.REQUEST, "waiting-page"))
+                self._enqueue(WakeRequested(WakeOrigin.REQUEST, "waiting-page", sent_at=world.now))
         self._alarms()
 
     @rule()
     def heartbeat(self) -> None:
-        self.last_activity = self.world.now
+        self._activity()
         self._alarms()
 
     @rule(hours=st.one_of(st.none(), st.sampled_from([0.5, 2, 30])))

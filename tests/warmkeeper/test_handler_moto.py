@@ -21,7 +21,7 @@ from tests.warmkeeper.moto_account import MotoAccount, build_account
 from warmkeeper.adapters.aws import AwsStateError, default_clients
 from warmkeeper.models.events import MalformedEventError
 from warmkeeper.models.settings import SettingsError, get_settings
-from warmkeeper_shared.state import Phase, StateDocumentError, derive_phase, parse_state
+from warmkeeper_shared.state import Phase, derive_phase, parse_state
 
 ASLEEP = (0, 1)
 AWAKE = (1, 0)
@@ -76,7 +76,9 @@ def invoke(name: str, calls: list[str] | None = None) -> dict[str, Any]:
 
     if calls is not None:
         calls.clear()
-    result: dict[str, Any] = lambda_handler(load_event(name), FakeContext())
+    # Delivered now, as EventBridge would: the fixture's own time is long past (a stale request wakes nothing).
+    event = load_event(name) | {"time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    result: dict[str, Any] = lambda_handler(event, FakeContext())
     return result
 
 
@@ -125,7 +127,7 @@ def test_sleep_wake_ready(account: MotoAccount, api_calls: list[str], capsys: py
     ]
 
     assert invoke("wake-requested", api_calls)["outcome"] == "wake-in-progress"
-    assert api_calls == ["ssm:GetParameter"]
+    assert api_calls == ["ssm:GetParameter", "ecs:DescribeServices"]
 
     assert invoke("service-steady-state", api_calls)["outcome"] == "not-healthy-yet"
     assert account.weights() == ASLEEP
@@ -179,9 +181,10 @@ def test_minimum_awake_time(account: MotoAccount, api_calls: list[str]) -> None:
 
 def test_wake_backstop_alarm(account: MotoAccount, api_calls: list[str]) -> None:
     put_to_sleep(account)
+    account.set_alarm("warmkeeper-wake", "ALARM")
     assert invoke("wake-alarm-to-alarm", api_calls)["outcome"] == "woke"
     assert account.desired_count() == 1
-    assert len(api_calls) == 4
+    assert len(api_calls) == 5  # the alarm is re-read first
 
 
 def test_wake_backstop_alarm_does_not_retry_a_fresh_failure(account: MotoAccount, api_calls: list[str]) -> None:
@@ -189,8 +192,9 @@ def test_wake_backstop_alarm_does_not_retry_a_fresh_failure(account: MotoAccount
     invoke("wake-requested")
     invoke("service-task-start-impaired")
     before = account.state_raw()
+    account.set_alarm("warmkeeper-wake", "ALARM")
     assert invoke("wake-alarm-to-alarm", api_calls)["outcome"] == "retry-deferred"
-    assert api_calls == ["ssm:GetParameter"]
+    assert api_calls == ["monitoring:DescribeAlarms", "ssm:GetParameter"]
     assert account.state_raw() == before
 
 
@@ -593,10 +597,15 @@ class _Raw:
         return self._body
 
 
-def test_a_corrupt_state_document_fails_loudly(account: MotoAccount, caplog: pytest.LogCaptureFixture) -> None:
-    """Nothing is guessed over a record someone broke: every decision fails, logged, until it is fixed."""
+def test_a_corrupt_state_document_is_rebuilt_and_reported(
+    account: MotoAccount, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A record someone broke is rebuilt from what AWS tells (here: serving, so awake from now), loudly."""
     account.put_state_raw("pinned until friday")
-    with pytest.raises(StateDocumentError, match="not a controller state document"):
-        invoke("reconcile-tick")
-    assert len(logged(caplog, "decision failed; the event will be retried", "ERROR")) == 1
+    result = invoke("reconcile-tick")
+    assert result["outcome"] == "in-sync"
+    decisions = logged(caplog, "decision", "ERROR")
+    assert len(decisions) == 1 and "record was lost" in decisions[0].getMessage() + str(decisions[0].__dict__)
+    assert emitted_metrics(capsys.readouterr().out)["StateRecovered"] == [1.0]
+    assert set(account.state()) == {"version", "awakeSince", "countBeforeSleep"}
     assert account.desired_count() == 1 and account.weights() == AWAKE

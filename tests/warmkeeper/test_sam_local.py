@@ -4,11 +4,13 @@ requirements) in the local Lambda image, against a moto server shaped like the t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.samlocal import SamLocal, stack_env
 from tests.warmkeeper import moto_account
+from tests.warmkeeper.helpers import load_event
 from tests.warmkeeper.moto_account import MotoAccount, build_account
 
 FUNCTION = "WarmkeeperFunction"
@@ -52,7 +54,9 @@ def test_sleep_wake_ready_through_sam_local_invoke(
     assert any(record.get("Sleeps") == [1.0] for record in emf)
     account.simulate_tasks_gone()  # what ECS does after desiredCount 0
 
-    wake = sam_local.invoke(FUNCTION, "warmkeeper/wake-requested.json", env=env)
+    # Delivered now: a wake request older than five minutes wakes nothing.
+    fresh = load_event("wake-requested") | {"time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    wake = sam_local.invoke(FUNCTION, fresh, env=env)
     assert wake.error is None, wake.logs[-3000:]
     assert wake.payload["outcome"] == "woke"
     assert account.desired_count() == 1 and account.weights() == ASLEEP

@@ -6,12 +6,13 @@ every AWS call in ``heartbeat.adapters``. No stack trace ever reaches a client.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import ALBResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from heartbeat.http import json_response
+from heartbeat.http import alb_shape_problem, json_response, same_origin_location
 from heartbeat.observability import logger, metrics, tracer
 from heartbeat.routes import heartbeat, status, waiting, wake
 from heartbeat.settings import SettingsError
@@ -43,8 +44,44 @@ app.exception_handler(SettingsError)(bad_settings)
 app.exception_handler(Exception)(unexpected)
 
 
+def _plain(status: int, message: str) -> dict[str, Any]:
+    """A response built without the resolver, for what never reached it."""
+    return {
+        "statusCode": status,
+        "statusDescription": f"{status} {'Bad Request' if status == 400 else 'Internal Server Error'}",
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
+        "body": json.dumps({"error": message}),
+        "isBase64Encoded": False,
+    }
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    """Never raises: a shape no load balancer sends gets a 400, anything unexpected a plain 500."""
+    problem = alb_shape_problem(event)
+    if problem is not None:
+        logger.warning("not a load balancer request", problem=problem, event_type=type(event).__name__)
+        return _plain(400, "not a load balancer request")
+    try:
+        response = _resolve(event, context)
+    except Exception as error:
+        logger.error("unexpected error outside the routes", error_type=type(error).__name__, exc_info=error)
+        return _plain(500, "internal error")
+    return _safe_locations(response)
+
+
+def _safe_locations(response: dict[str, Any]) -> dict[str, Any]:
+    """Every redirect stays on this origin, in plain ASCII (see ``same_origin_location``)."""
+    single = response.get("headers") or {}
+    if "Location" in single:
+        single["Location"] = same_origin_location(str(single["Location"]))
+    multi = response.get("multiValueHeaders") or {}
+    if "Location" in multi:
+        multi["Location"] = [same_origin_location(str(value)) for value in multi["Location"]]
+    return response
+
+
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def _resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

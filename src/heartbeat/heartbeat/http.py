@@ -6,9 +6,63 @@ import base64
 import binascii
 import json
 from typing import Any
+from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes import ALBEvent
+
+# What a load balancer puts in a Lambda target's event (single- or multi-value headers, never both kinds
+# of a field with other types). A test or a direct invocation can send anything else.
+_STRING_MAPS = ("headers", "queryStringParameters")
+_LIST_MAPS = ("multiValueHeaders", "multiValueQueryStringParameters")
+# Characters a Location value may keep as they are: the URL syntax ones, and ``%`` of existing escapes.
+_LOCATION_SAFE = "/?#[]@!$&'()*+,;=%:~-._"
+
+
+def alb_shape_problem(event: object) -> str | None:  # noqa: PLR0911 - one answer per field
+    """What makes ``event`` something an ALB never sends, or None for a well-shaped request."""
+    if not isinstance(event, dict):
+        return f"the event is a {type(event).__name__}, not an object"
+    method, path = event.get("httpMethod"), event.get("path")
+    if not isinstance(method, str) or not method or len(method) > 32:
+        return "httpMethod is not a method name"
+    if not isinstance(path, str) or not path.startswith("/"):
+        return "path is not an absolute path"
+    for name in _STRING_MAPS:
+        value = event.get(name)
+        if value is not None and not (
+            isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        ):
+            return f"{name} is not a map of strings"
+    for name in _LIST_MAPS:
+        value = event.get(name)
+        if value is not None and not (
+            isinstance(value, dict)
+            and all(
+                isinstance(k, str) and isinstance(v, list) and all(isinstance(i, str) for i in v)
+                for k, v in value.items()
+            )
+        ):
+            return f"{name} is not a map of string lists"
+    if event.get("body") is not None and not isinstance(event["body"], str):
+        return "body is not a string"
+    if not isinstance(event.get("isBase64Encoded", False), bool):
+        return "isBase64Encoded is not a boolean"
+    if not isinstance(event.get("requestContext", {}), dict):
+        return "requestContext is not an object"
+    return None
+
+
+def same_origin_location(value: str) -> str:
+    """A Location value that can only point at this origin: an absolute path, percent-encoded to ASCII.
+
+    Browsers read ``//host`` and ``/\\host`` as another origin, and some fold look-alike characters such as
+    U+FF0F (fullwidth solidus) into ``/``; encoded, they stay part of a path on this site.
+    """
+    encoded = quote(value, safe=_LOCATION_SAFE, errors="replace")
+    if not encoded.startswith("/") or encoded.startswith("//"):
+        return "/"
+    return encoded
 
 
 class BadBody(ValueError):

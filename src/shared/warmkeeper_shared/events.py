@@ -9,12 +9,22 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from warmkeeper_shared.state import bounded_text
+
 SOURCE = "warmkeeper"
+# EventBridge takes up to 256 KB per entry; these caps keep the log lines and the record small. Longer text
+# is cut, not refused: a visitor's long URL must still send its wake (the reason quotes the URL).
+MAX_REQUESTED_BY_BYTES = 256
+MAX_REASON_BYTES = 1024
+
+
+def _cut(limit: int) -> BeforeValidator:
+    return BeforeValidator(lambda value: value if value is None else bounded_text(value, limit))
 
 
 class DetailType(StrEnum):
@@ -30,8 +40,8 @@ class RequestDetail(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
 
     stack: str = Field(min_length=1, max_length=128)
-    requested_by: str = Field(default="unknown", max_length=256)
-    reason: str | None = Field(default=None, max_length=1024)
+    requested_by: Annotated[str, _cut(MAX_REQUESTED_BY_BYTES)] = "unknown"
+    reason: Annotated[str | None, _cut(MAX_REASON_BYTES)] = None
     # Pin only: keep awake until this instant (the controller caps it at its maximum pin duration).
     until: AwareDatetime | None = None
 

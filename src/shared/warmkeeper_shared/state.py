@@ -10,12 +10,65 @@ Keeping only what AWS cannot tell us means the record never disagrees with AWS a
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
+
+# SSM's standard parameters hold at most 4,096 characters. The record keeps two reasons and a name that
+# come from outside (ECS, an operator): each is cut to a size that keeps the whole record under half that,
+# whatever the text (JSON escapes can make one character six).
+MAX_REASON_BYTES = 700
+MAX_NAME_BYTES = 300
+ELLIPSIS = "…"
+
+
+def bounded_text(value: object, max_bytes: int) -> str:
+    """``value`` as text whose JSON encoding (UTF-8, escapes included) takes at most ``max_bytes`` bytes.
+
+    Control characters become spaces and lone surrogates (which no JSON encoder writes) U+FFFD; a cut
+    text ends with an ellipsis. Never raises.
+    """
+    text = "".join(_printable(c) for c in str(value))
+
+    def size(candidate: str) -> int:
+        return len(json.dumps(candidate, ensure_ascii=False).encode("utf-8", errors="replace")) - 2
+
+    if size(text) <= max_bytes:
+        return text
+    # Each character costs at most 6 bytes escaped: start from a length that surely fits, then grow.
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if size(text[:middle] + ELLIPSIS) <= max_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + ELLIPSIS
+
+
+def _printable(char: str) -> str:
+    code = ord(char)
+    if code < 32 or 127 <= code < 160:
+        return " "
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    return char
+
+
+def _reason(value: object) -> str:
+    return bounded_text(value, MAX_REASON_BYTES)
+
+
+def _name(value: object) -> object:
+    return None if value is None else bounded_text(value, MAX_NAME_BYTES)
+
+
+Reason = Annotated[str, BeforeValidator(_reason)]
+Name = Annotated[str | None, BeforeValidator(_name)]
 
 
 class Route(StrEnum):
@@ -47,7 +100,8 @@ class _Model(BaseModel):
 
 class Failure(_Model):
     kind: FailureKind
-    reason: str = Field(max_length=2048)
+    # Cut, never refused: a decision must not fail on a long ECS reason, and an old record stays readable.
+    reason: Reason
     at: AwareDatetime
 
 
@@ -63,7 +117,7 @@ class ControllerState(_Model):
     version: Literal[1] = 1
     # Operator pin: never sleep before this instant.
     pinned_until: AwareDatetime | None = None
-    pinned_by: str | None = Field(default=None, max_length=256)
+    pinned_by: Name = None
     # Set when the controller asked ECS for tasks; cleared when traffic is back on ECS or the service sleeps.
     wake_started_at: AwareDatetime | None = None
     # Set when traffic went back to ECS; with wake_started_at it is the start of the minimum awake time.

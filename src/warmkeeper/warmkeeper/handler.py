@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from warmkeeper import controller
 from warmkeeper.adapters.aws import AwsGateway, default_clients
 from warmkeeper.domain.model import Action, RouteTraffic, SaveState, SetDesiredCount
-from warmkeeper.models.events import Ignored, MalformedEventError, to_trigger
+from warmkeeper.models.events import Ignored, MalformedEventError, Origin, to_trigger
 from warmkeeper.models.settings import SettingsError, get_settings
 
 logger = Logger()
@@ -45,20 +46,29 @@ def _summary(event: Any) -> dict[str, Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  # noqa: ARG001
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         settings = get_settings()
     except SettingsError as error:
         logger.error("controller misconfigured", error=str(error))
         raise
+    origin = Origin.of_function(getattr(context, "invoked_function_arn", ""), os.environ)
+    if origin is None:
+        # Lambda always passes its ARN and region; without them the origin check cannot be made.
+        logger.error("no function ARN or region; cannot check where events come from", event=_summary(event))
+        raise RuntimeError("the Lambda context has no usable invoked_function_arn and AWS_REGION is not set")
     try:
-        trigger = to_trigger(event, settings)
+        trigger = to_trigger(event, settings, origin)
     except MalformedEventError as error:
         # Raised on purpose: Lambda retries, then the on-failure destination (the DLQ) keeps the event.
         logger.error("malformed event", error=str(error), event=_summary(event))
         raise
     if isinstance(trigger, Ignored):
-        logger.info("event ignored", reason=trigger.reason, **trigger.fields)
+        if trigger.suspicious:
+            logger.warning("event ignored", reason=trigger.reason, event=_summary(event), **trigger.fields)
+            metrics.add_metric(name="ForeignEventsIgnored", unit=MetricUnit.Count, value=1)
+        else:
+            logger.info("event ignored", reason=trigger.reason, **trigger.fields)
         return {"outcome": "ignored", "reason": trigger.reason}
 
     gateway = AwsGateway(default_clients(), settings)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from warmkeeper.adapters.routing import AwsStateError, FrontDoor, front_door_for
 from warmkeeper.domain.model import (
@@ -26,7 +27,7 @@ from warmkeeper.domain.model import (
     Weights,
 )
 from warmkeeper.models.settings import Settings
-from warmkeeper_shared.state import parse_state
+from warmkeeper_shared.state import ControllerState, StateDocumentError, parse_state
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -89,7 +90,7 @@ class AwsGateway:
         for item in sorted(what):
             match item:
                 case Observe.STATE:
-                    updates["state"] = self._state()
+                    updates["state"], updates["state_lost"] = self._state()
                 case Observe.SERVICE:
                     updates["service"] = self._service()
                 case Observe.ALARMS:
@@ -100,10 +101,20 @@ class AwsGateway:
                     updates["healthy_targets"] = self._healthy_targets()
         return replace(observed, **updates)
 
-    def _state(self) -> Any:
+    def _state(self) -> tuple[ControllerState, str | None]:
+        """The record, or the empty one and why the real one is lost (the decision rebuilds and reports it)."""
         self._called("ssm:GetParameter")
-        answer = self.clients.ssm.get_parameter(Name=self.settings.state_parameter_name)
-        return parse_state(answer["Parameter"].get("Value"))
+        try:
+            answer = self.clients.ssm.get_parameter(Name=self.settings.state_parameter_name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ParameterNotFound":
+                raise  # throttling, access denied...: the invocation fails and is retried
+            return ControllerState(), "the parameter does not exist"
+        try:
+            return parse_state(answer.get("Parameter", {}).get("Value")), None
+        except StateDocumentError as error:
+            first_lines = " ".join(str(error).splitlines()[:3])
+            return ControllerState(), f"the parameter does not hold a controller record: {first_lines[:300]}"
 
     def _service(self) -> ServiceView:
         self._called("ecs:DescribeServices")

@@ -14,7 +14,7 @@ Action order is part of the decision and is the safe one (DESIGN.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -46,12 +46,27 @@ from warmkeeper.domain.model import (
     WakeRequested,
 )
 from warmkeeper.models.settings import Settings
-from warmkeeper_shared.state import AUTOMATIC_RETRY_AFTER, ControllerState, Failure, FailureKind, Route
+from warmkeeper_shared.state import (
+    AUTOMATIC_RETRY_AFTER,
+    MAX_REASON_BYTES,
+    ControllerState,
+    Failure,
+    FailureKind,
+    Route,
+    bounded_text,
+)
 
 ALARM = "ALARM"
 # CloudWatch takes 1 to 4 minutes to see a breaching (or a no-longer-breaching) minute; an idle alarm that
 # has stayed in ALARM since before a wake says nothing about the time since, until this long after it.
 ALARM_EVALUATION_LAG = timedelta(minutes=3)
+# A "Wake Requested" older than this no longer stands for a visitor waiting now. Lambda's own two retries of
+# a failed invocation come about 1 and 2 minutes apart, so they fit; EventBridge may deliver for up to 24
+# hours, and a wake that late would start a service nobody waits for. A visitor still there sends fresh
+# requests (each new page load), and the wake backstop alarm counts them.
+WAKE_REQUEST_MAX_AGE = timedelta(minutes=5)
+# EventBridge stamps ``time`` to the second; the record keeps microseconds.
+EVENT_TIME_RESOLUTION = timedelta(seconds=1)
 
 _FIELDS = {
     Observe.STATE: "state",
@@ -82,7 +97,55 @@ class SleepMode(StrEnum):
     RECONCILE = "reconcile"
 
 
-def decide(  # noqa: PLR0911 - one return per kind of trigger
+def decide(now: datetime, settings: Settings, observed: Observation, trigger: Trigger) -> Need | Decision:
+    """The decision for ``trigger``; never raises on what an event or AWS says."""
+    if observed.state is not None and observed.state_lost is not None:
+        return _recovering(now, settings, observed, trigger)
+    return _decide(now, settings, observed, trigger)
+
+
+def recovered_state(now: datetime, service: ServiceView, route: Route | None, healthy: int) -> ControllerState:
+    """A safe record from what AWS tells, for a record that was deleted or overwritten with garbage.
+
+    Safe means: never a sleep sooner than a real record would allow, and every start has a deadline.
+    Asleep (desiredCount 0): the empty record. Serving (traffic on a healthy target): awake from now, so the
+    minimum awake time and the stale-alarm rule run afresh. Anything else with tasks wanted: a wake from
+    now, so the deadline applies and a ready signal or the reconcile hands traffic back. What only the record
+    knew is lost and reported: a pin, a failure's reason, the count before a sleep (the current count is used).
+    """
+    if service.desired_count == 0:
+        return ControllerState()
+    base = ControllerState(count_before_sleep=service.desired_count)
+    if route is Route.ECS and healthy > 0:
+        return base.model_copy(update={"awake_since": now})
+    return base.model_copy(update={"wake_started_at": now})
+
+
+def _recovering(now: datetime, settings: Settings, observed: Observation, trigger: Trigger) -> Need | Decision:
+    if need := _missing(observed, Observe.SERVICE, Observe.ROUTE, Observe.HEALTH):
+        return need
+    assert observed.service is not None  # noqa: S101
+    assert observed.weights is not None  # noqa: S101
+    assert observed.healthy_targets is not None  # noqa: S101
+    rebuilt = recovered_state(now, observed.service, observed.weights.route, observed.healthy_targets)
+    inner = _decide(now, settings, replace(observed, state=rebuilt, state_lost=None), trigger)
+    if isinstance(inner, Need):
+        return inner
+    # The rebuilt record is written first unless the decision writes one (built on it) anyway.
+    saves = any(isinstance(a, SaveState) for a in inner.actions)
+    actions = inner.actions if saves else (SaveState(rebuilt), *inner.actions)
+    lost = f"the controller's record was lost ({observed.state_lost}); rebuilt from ECS and the load balancer"
+    return replace(
+        inner,
+        actions=actions,
+        metrics=(*inner.metrics, _count("StateRecovered")),
+        reason=f"{lost}; {inner.reason}" if inner.reason else lost,
+        level="error",
+        details=inner.details | {"state_lost": observed.state_lost, "recovered": rebuilt.to_json()},
+    )
+
+
+def _decide(  # noqa: PLR0911 - one return per kind of trigger
     now: datetime, settings: Settings, observed: Observation, trigger: Trigger
 ) -> Need | Decision:
     match trigger:
@@ -94,7 +157,7 @@ def decide(  # noqa: PLR0911 - one return per kind of trigger
         case SleepRequested():
             return _sleep(now, settings, observed, SleepMode.MANUAL)
         case WakeRequested():
-            return _wake(now, settings, observed, trigger.origin)
+            return _wake(now, settings, observed, trigger)
         case PinRequested():
             return _pin(now, settings, observed, trigger)
         case UnpinRequested():
@@ -102,7 +165,9 @@ def decide(  # noqa: PLR0911 - one return per kind of trigger
         case SteadyState():
             return _ready(now, observed)
         case ServiceTrouble():
-            return _failure(now, settings, observed, trigger.kind, trigger.reason, deployment=False)
+            return _failure(
+                now, settings, observed, trigger.kind, trigger.reason, event_at=trigger.at, deployment=False
+            )
         case DeploymentFailed():
             return _failure(now, settings, observed, FailureKind.DEPLOYMENT_FAILED, trigger.reason, deployment=True)
         case TaskStopped():
@@ -137,6 +202,11 @@ def _overdue(now: datetime, settings: Settings, state: ControllerState) -> bool:
 def _deadline_failure(now: datetime, settings: Settings) -> Failure:
     reason = f"the wake did not finish within {settings.wake_deadline_minutes} minutes"
     return Failure(kind=FailureKind.DEADLINE_PASSED, reason=reason, at=now)
+
+
+def _failure_record(kind: FailureKind, reason: str, now: datetime) -> Failure:
+    # ECS reasons can be long: the record keeps a bounded copy (see warmkeeper_shared.state).
+    return Failure(kind=kind, reason=bounded_text(reason, MAX_REASON_BYTES), at=now)
 
 
 def _fresh(now: datetime, failure: Failure | None) -> bool:
@@ -255,9 +325,11 @@ def _sleep(  # noqa: PLR0911 - each guard ends the decision early, cheapest read
     state = observed.state
     if blocker := sleep_blocker(now, settings, state, mode):
         return _skipped(*blocker, mode)
-    if mode is SleepMode.AFTER_DEPLOYMENT:
+    if mode in (SleepMode.AFTER_DEPLOYMENT, SleepMode.IDLE_ALARM):
         # Not an alarm transition: the alarm may have stayed in ALARM since before a wake (a retry's
-        # forced deployment completing right after the service became ready).
+        # forced deployment completing right after the service became ready). An idle-alarm event
+        # delivered late (Lambda retries, EventBridge's retry window) can be such a transition from
+        # before the wake: the alarm's own timestamp tells.
         changed = (observed.alarms_changed or {}).get(settings.idle_alarm_name)
         if blocker := stale_idle_blocker(now, settings, state, changed):
             return _skipped(*blocker, mode)
@@ -281,7 +353,26 @@ def _sleep(  # noqa: PLR0911 - each guard ends the decision early, cheapest read
 # ---------------------------------------------------------------- wake and pin
 
 
-def _wake(now: datetime, settings: Settings, observed: Observation, origin: WakeOrigin) -> Need | Decision:
+def _wake(now: datetime, settings: Settings, observed: Observation, wake: WakeRequested) -> Need | Decision:
+    origin = wake.origin
+    if origin is WakeOrigin.REQUEST and wake.sent_at is not None and now - wake.sent_at > WAKE_REQUEST_MAX_AGE:
+        # Nothing read: an old request must not cost the visitors' path anything.
+        return Decision(
+            "wake-request-stale",
+            metrics=(_count("StaleEventsIgnored"),),
+            reason=f"the request was sent at {_iso(wake.sent_at)}, more than "
+            f"{int(WAKE_REQUEST_MAX_AGE.total_seconds() // 60)} minutes ago",
+            level="warning",
+            details={"origin": origin, "requested_by": wake.requested_by},
+        )
+    if origin is WakeOrigin.WAKE_ALARM:
+        # The event may be late, duplicated or forged (a direct invocation): the alarm itself decides.
+        if need := _missing(observed, Observe.ALARMS):
+            return need
+        assert observed.alarms is not None  # noqa: S101
+        alarm = observed.alarms.get(settings.wake_alarm_name, "UNKNOWN")
+        if alarm != ALARM:
+            return Decision("wake-alarm-not-in-alarm", reason=f"the wake alarm is {alarm} now")
     if need := _missing(observed, Observe.STATE):
         return need
     assert observed.state is not None  # noqa: S101
@@ -295,12 +386,25 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
     keep: tuple[Action, ...] = (SaveState(state),) if state != observed.state else ()
     overdue = _overdue(now, settings, state)
     if state.wake_started_at is not None and state.failure is None and not overdue:
-        return Decision(
-            "wake-in-progress",
-            actions=keep,
-            reason="a wake is already under way",
-            details={"origin": origin, "elapsed_seconds": state.wake_elapsed_seconds(now)},
-        )
+        # The record is written before UpdateService: if that call failed, this (the Lambda retry of the
+        # same event, or a later request) must finish it, not wait for a reconcile.
+        if need := _missing(observed, Observe.SERVICE):
+            return need
+        assert observed.service is not None  # noqa: S101
+        progress: dict[str, str | int | float | None] = {
+            "origin": origin,
+            "elapsed_seconds": state.wake_elapsed_seconds(now),
+        }
+        if observed.service.desired_count == 0:
+            target = max(1, state.count_before_sleep)
+            return Decision(
+                "wake-resumed",
+                actions=(*keep, SetDesiredCount(target)),
+                reason="the wake was recorded but desiredCount is still 0 (UpdateService did not happen)",
+                level="warning",
+                details=progress | {"desired_count": target},
+            )
+        return Decision("wake-in-progress", actions=keep, reason="a wake is already under way", details=progress)
     # A wake past its deadline that no reconcile noticed yet: a failure now, reported whatever follows.
     missed = state.failure is None and overdue
     failure = _deadline_failure(now, settings) if missed else state.failure
@@ -450,7 +554,7 @@ def _ready(now: datetime, observed: Observation) -> Need | Decision:
     )
 
 
-def _failure(
+def _failure(  # noqa: PLR0911 - each kind of outcome ends the decision early
     now: datetime,
     settings: Settings,
     observed: Observation,
@@ -458,6 +562,7 @@ def _failure(
     reason: str,
     *,
     task_created_at: datetime | None = None,
+    event_at: datetime | None = None,
     deployment: bool,
 ) -> Need | Decision:
     if need := _missing(observed, Observe.STATE):
@@ -468,14 +573,20 @@ def _failure(
     details: dict[str, str | int | float | None] = {"kind": kind}
     if deployment:
         metrics.append(_count("DeploymentFailures"))
-        state = state.model_copy(update={"last_deployment_failure": Failure(kind=kind, reason=reason, at=now)})
+        state = state.model_copy(update={"last_deployment_failure": _failure_record(kind, reason, now)})
     started = state.wake_started_at
     # Strictly after: the wake's start is saved before UpdateService, so its tasks are created later; a task
     # created at that very instant is the one whose loss started a repair-tracked wake (a duplicate event).
-    of_this_wake = started is not None and (task_created_at is None or task_created_at > started)
+    # An ECS service event sent before the wake started (a late delivery after a retry) is about an
+    # earlier attempt.
+    of_this_wake = (
+        started is not None
+        and (task_created_at is None or task_created_at > started)
+        and (event_at is None or event_at > started - EVENT_TIME_RESOLUTION)
+    )
     if of_this_wake and state.failure is None:
         metrics.append(_count("WakeFailures"))
-        failed = state.model_copy(update={"failure": Failure(kind=kind, reason=reason, at=now)})
+        failed = state.model_copy(update={"failure": _failure_record(kind, reason, now)})
         return Decision(
             "wake-failed",
             actions=(SaveState(failed),),
@@ -497,7 +608,7 @@ def _failure(
                 # ECS says it cannot start the tasks the repair now tracks as a wake: that wake has
                 # failed already (and a duplicate of this event must not record it a second time).
                 metrics.append(_count("WakeFailures"))
-                state = state.model_copy(update={"failure": Failure(kind=kind, reason=reason, at=now)})
+                state = state.model_copy(update={"failure": _failure_record(kind, reason, now)})
             return Decision(
                 "traffic-to-waker",
                 actions=(*moves, *((SaveState(state),) if state != observed.state else ())),
@@ -511,28 +622,49 @@ def _failure(
         return Decision("deployment-failed", actions=actions, metrics=tuple(metrics), reason=reason, level="error")
     why = "failure already recorded" if state.failure is not None else "no wake under way"
     if started is not None and not of_this_wake:
-        why = "the task predates the current wake"
+        why = "the task predates the current wake" if event_at is None else "the event predates the current wake"
+    if kind is FailureKind.TASK_STOPPED:
+        # Most often the scale-in of a sleep, or a task replaced by a deployment: not a failure at all.
+        return Decision(
+            "task-stopped", actions=actions, reason=f"{reason} ({why}; not a wake failure)", details=details
+        )
     return Decision(
         "failure-outside-wake",
         actions=actions,
         reason=f"{reason} ({why})",
-        level="info" if kind is FailureKind.TASK_STOPPED else "warning",
+        level="warning",
         details=details,
     )
 
 
-def _failure_black_hole(
+def _failure_black_hole(  # noqa: PLR0911 - each read can end it, cheapest first
     now: datetime, settings: Settings, observed: Observation, state: ControllerState
 ) -> Need | tuple[tuple[Action, ...], list[str], ControllerState] | None:
     """The reconcile's own repair, done at once: traffic on ECS with no healthy target goes to the waker.
 
-    Cheapest read first: after a sleep (the usual stopped task) the route alone says all is well.
+    Cheapest read first: after a sleep (the usual stopped task) the route and the count say all is well.
+    With traffic already on the waker, a service still starting tasks gets its wake recorded (the
+    Lambda retry of an event whose first attempt moved the traffic but failed to save the record).
     """
     if need := _missing(observed, Observe.ROUTE):
         return need
     assert observed.weights is not None  # noqa: S101
     if observed.weights.route is Route.WAKER:
-        return None
+        if state.wake_started_at is not None or state.failure is not None:
+            return None
+        if need := _missing(observed, Observe.SERVICE):
+            return need
+        assert observed.service is not None  # noqa: S101
+        if observed.service.desired_count == 0:
+            return None
+        if need := _missing(observed, Observe.HEALTH):
+            return need
+        assert observed.healthy_targets is not None  # noqa: S101
+        if observed.healthy_targets > 0:
+            return None
+        waker_plan = _Plan(before=state, state=state)
+        _reconcile_starting(now, settings, waker_plan, Route.WAKER)
+        return (), waker_plan.repairs, waker_plan.state
     if need := _missing(observed, Observe.HEALTH):
         return need
     assert observed.healthy_targets is not None  # noqa: S101
@@ -615,22 +747,27 @@ def _reconcile(now: datetime, settings: Settings, observed: Observation) -> Need
     if service.desired_count == 0:
         _reconcile_asleep(now, settings, plan, observed.alarms, route)
         return plan.decision("reconciled")
-    if healthy == 0:
-        _reconcile_starting(now, settings, plan, route)
-    elif plan.state.wake_started_at is not None or route is not Route.ECS:
-        # Tasks are healthy but traffic is not on them: a missed ready signal, a wake whose record was
-        # lost, or a sleep that stopped half-way. Handing back is right for the first two and harmless
-        # for the third (the idle alarm's retried event, or a tick after the minimum awake time, sleeps).
-        _reconcile_hand_back(now, plan, route)
-        return plan.decision("reconciled")
     # Alarms only send transitions: a service that stayed idle after a wake gets no new event.
     idle = observed.alarms.get(settings.idle_alarm_name) == ALARM and not service.deployment_in_progress
-    if idle and sleep_blocker(now, settings, plan.state, SleepMode.RECONCILE) is None:
+    sleep_due = False
+    if healthy > 0 and idle and sleep_blocker(now, settings, plan.state, SleepMode.RECONCILE) is None:
         changed = (observed.alarms_changed or {}).get(settings.idle_alarm_name)
         if blocker := stale_idle_blocker(now, settings, plan.state, changed):
             plan.reason = blocker[1]
         else:
-            return _reconcile_sleep(now, settings, plan, service)
+            sleep_due = True
+    if healthy == 0:
+        _reconcile_starting(now, settings, plan, route)
+    elif (plan.state.wake_started_at is not None or route is not Route.ECS) and not (
+        sleep_due and plan.state.wake_started_at is None
+    ):
+        # Tasks are healthy but traffic is not on them: a missed ready signal or a wake whose record was
+        # lost: hand back. (A sleep that stopped half-way, traffic moved but the count not, is finished
+        # below when it is still due, so the Lambda retry of a tick completes it.)
+        _reconcile_hand_back(now, plan, route)
+        return plan.decision("reconciled")
+    if sleep_due:
+        return _reconcile_sleep(now, settings, plan, service)
     return plan.decision("reconciled")
 
 

@@ -33,6 +33,9 @@ class WakeOrigin(StrEnum):
 class WakeRequested:
     origin: WakeOrigin
     requested_by: str = "unknown"
+    # The event's time (EventBridge's ``time``), when the wake came from an event: a request delivered
+    # long after it was sent (EventBridge retries for up to a day) no longer stands for a waiting visitor.
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class ServiceTrouble:
 
     kind: FailureKind
     reason: str
+    # The event's time: an event from before the current wake started says nothing about that wake.
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,9 @@ class Observation:
     alarms_changed: dict[str, datetime | None] | None = None
     weights: Weights | None = None
     healthy_targets: int | None = None
+    # Read with ``state``: why the record could not be used (deleted, not a record), or None. ``state`` is
+    # then the empty record, and the decision rebuilds a safe one from what AWS tells.
+    state_lost: str | None = None
 
 
 # ---------------------------------------------------------------- decisions: what to do

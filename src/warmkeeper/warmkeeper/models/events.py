@@ -7,11 +7,12 @@ and then hands them to the on-failure destination (the dead-letter queue): nothi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from warmkeeper.domain.model import (
@@ -41,10 +42,69 @@ class MalformedEventError(ValueError):
 
 @dataclass(frozen=True)
 class Ignored:
-    """A well-formed event that is not for this controller; logged at info level."""
+    """A well-formed event that is not for this controller; logged at info level (``warning`` if suspicious)."""
 
     reason: str
     fields: dict[str, Any] = field(default_factory=dict)
+    suspicious: bool = False
+
+
+# The account the Lambda runtime interface emulator (``sam local invoke``, the local Lambda image) puts in
+# every function ARN: a placeholder, not the account the events come from.
+EMULATOR_ACCOUNT = "012345678912"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The account and region this function runs in: an event from elsewhere is not for it.
+
+    EventBridge stamps both on every event it delivers; a rule on the default bus only sees this account's
+    events (or a cross-account bus forwarding others', which this controller must not act on). ``account``
+    None means unknown (only under the emulator): then only the region is checked.
+    """
+
+    account: str | None
+    region: str
+
+    @classmethod
+    def of_function(cls, arn: str, environ: Mapping[str, str]) -> Origin | None:
+        """From ``ACCOUNT_ID`` (when the template sets it) or the Lambda context's function ARN
+        (``arn:aws:lambda:<region>:<account>:function:<name>``), and Lambda's ``AWS_REGION``."""
+        parts = str(arn).split(":")
+        from_arn = len(parts) >= 7 and parts[0] == "arn" and parts[2] == "lambda"
+        account = environ.get("ACCOUNT_ID", "").strip() or (parts[4] if from_arn else "")
+        region = environ.get("AWS_REGION", "").strip() or (parts[3] if from_arn else "")
+        if not region or not account:
+            return None
+        return cls(account=None if account == EMULATOR_ACCOUNT else account, region=region)
+
+    def admits(self, account: str, region: str) -> bool:
+        return region == self.region and (self.account is None or account == self.account)
+
+
+class Envelope(BaseModel):
+    """EventBridge's envelope, as tolerant as the senders in the field.
+
+    ``version`` is optional: the SAM CLI's ``generate-event cloudwatch scheduled-event`` leaves it out, and
+    nothing here depends on it. ``time`` without a zone is UTC.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    version: str | None = None
+    id: str = Field(min_length=1, max_length=256)
+    source: str = Field(min_length=1, max_length=256)
+    account: str = Field(min_length=1, max_length=64)
+    time: datetime
+    region: str = Field(min_length=1, max_length=64)
+    resources: list[str] = Field(default_factory=list)
+    detail_type: str = Field(alias="detail-type", max_length=256)
+    detail: Any
+
+    @field_validator("time")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class _Detail(BaseModel):
@@ -64,7 +124,7 @@ class AlarmStateChangeDetail(_Detail):
     previous_state: AlarmState | None = None
 
 
-class AlarmStateChangeEvent(EventBridgeModel):
+class AlarmStateChangeEvent(Envelope):
     detail: AlarmStateChangeDetail
 
 
@@ -75,7 +135,7 @@ class ServiceActionDetail(_Detail):
     reason: str | None = None
 
 
-class ServiceActionEvent(EventBridgeModel):
+class ServiceActionEvent(Envelope):
     detail: ServiceActionDetail
 
 
@@ -86,7 +146,7 @@ class DeploymentDetail(_Detail):
     reason: str | None = None
 
 
-class DeploymentEvent(EventBridgeModel):
+class DeploymentEvent(Envelope):
     detail: DeploymentDetail
 
 
@@ -101,15 +161,15 @@ class TaskStateDetail(_Detail):
     created_at: AwareDatetime | None = None
 
 
-class TaskStateEvent(EventBridgeModel):
+class TaskStateEvent(Envelope):
     detail: TaskStateDetail
 
 
-class ScheduledEvent(EventBridgeModel):
+class ScheduledEvent(Envelope):
     detail: dict[str, Any]
 
 
-class RequestEvent(EventBridgeModel):
+class RequestEvent(Envelope):
     detail: RequestDetail
 
 
@@ -137,12 +197,18 @@ def _validated[M: BaseModel](model: type[M], event: dict[str, Any]) -> M:
         raise MalformedEventError(f"malformed {model.__name__}: {problems}") from None
 
 
-def to_trigger(event: Any, settings: Settings) -> Trigger | Ignored:  # noqa: PLR0911 - one per kind
-    """Translate one EventBridge event into what happened, or say why it is not for us."""
+def to_trigger(event: Any, settings: Settings, origin: Origin | None = None) -> Trigger | Ignored:  # noqa: PLR0911
+    """Translate one EventBridge event into what happened, or say why it is not for us.
+
+    With ``origin``, an event stamped with another account or region is ignored (and logged as suspicious).
+    """
     if not isinstance(event, dict):
         raise MalformedEventError(f"an event must be a JSON object, got {type(event).__name__}")
-    envelope = _validated(EventBridgeModel, event)
+    envelope = _validated(Envelope, event)
     kind = {"source": envelope.source, "detail_type": envelope.detail_type}
+    if origin is not None and not origin.admits(envelope.account, envelope.region):
+        fields = kind | {"account": envelope.account, "region": envelope.region}
+        return Ignored("an event from another account or region", fields, suspicious=True)
     match envelope.source, envelope.detail_type:
         case "aws.cloudwatch", "CloudWatch Alarm State Change":
             return _alarm(_validated(AlarmStateChangeEvent, event), settings)
@@ -167,7 +233,8 @@ def _alarm(event: AlarmStateChangeEvent, settings: Settings) -> Trigger | Ignore
         return IdleAlarmed() if value == "ALARM" else Ignored("the idle alarm left ALARM", fields)
     if name == settings.wake_alarm_name:
         if value == "ALARM":
-            return WakeRequested(origin=WakeOrigin.WAKE_ALARM, requested_by=name)
+            # Re-read by the decision before it acts: this event may be old, or not CloudWatch's.
+            return WakeRequested(origin=WakeOrigin.WAKE_ALARM, requested_by=name, sent_at=event.time)
         return Ignored("the wake alarm left ALARM", fields)
     return Ignored("another alarm", fields)
 
@@ -184,7 +251,8 @@ def _service_action(event: ServiceActionEvent, settings: Settings) -> Trigger | 
         return SteadyState()
     if name in _SERVICE_TROUBLE:
         kind, text = _SERVICE_TROUBLE[name]
-        return ServiceTrouble(kind, f"{text}: {event.detail.reason}" if event.detail.reason else text)
+        reason = f"{text}: {event.detail.reason}" if event.detail.reason else text
+        return ServiceTrouble(kind, reason, at=event.time)
     return Ignored("a service action the controller does not act on", {"event_name": name})
 
 
@@ -223,12 +291,13 @@ def _request(event: dict[str, Any], detail_type: str, settings: Settings) -> Tri
         kind = DetailType(detail_type)
     except ValueError:
         return Ignored("unknown warmkeeper request", {"detail_type": detail_type})
-    detail = _validated(RequestEvent, event).detail
+    request = _validated(RequestEvent, event)
+    detail = request.detail
     if detail.stack != settings.stack_name:
         return Ignored("a request for another stack", {"stack": detail.stack, "detail_type": detail_type})
     match kind:
         case DetailType.WAKE_REQUESTED:
-            return WakeRequested(origin=WakeOrigin.REQUEST, requested_by=detail.requested_by)
+            return WakeRequested(origin=WakeOrigin.REQUEST, requested_by=detail.requested_by, sent_at=request.time)
         case DetailType.SLEEP_REQUESTED:
             return SleepRequested(requested_by=detail.requested_by)
         case DetailType.PIN_REQUESTED:
