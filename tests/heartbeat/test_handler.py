@@ -50,7 +50,8 @@ def test_accepted_ping_is_a_heartbeat_metric_and_makes_no_aws_call_once_the_toke
     assert first.status == 202
     assert first.json() == {"accepted": True, "wakeRequested": False}
     assert first.metrics() == {"Heartbeats": 1}
-    assert aws_calls.take() == ["secretsmanager:GetSecretValue"]
+    # AWSCURRENT and AWSPREVIOUS: both are accepted during a rotation's overlap.
+    assert aws_calls.take() == ["secretsmanager:GetSecretValue", "secretsmanager:GetSecretValue"]
 
     second = invoke(load_event(fixture))
     assert second.status == 202
@@ -163,7 +164,20 @@ def test_ping_asking_for_a_wake_puts_a_wake_requested_event(
         "requestedBy": "heartbeat:nightly-import",
         "reason": "ping asked for a wake",
     }
-    assert aws_calls.take() == ["secretsmanager:GetSecretValue", "events:PutEvents"]
+    assert aws_calls.take() == [
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:GetSecretValue",
+        "ssm:GetParameter",
+        "events:PutEvents",
+    ]
+    # The same job pinging again before the controller recorded the wake asks for nothing more.
+    again = invoke(load_event("ping-wake.json"))
+    assert again.json() == {
+        "accepted": True,
+        "wakeSkipped": "a wake is already requested or under way",
+        "wakeRequested": False,
+    }
+    assert account.wake_events() == []
 
 
 def test_missing_secret_gives_503_and_an_error_log(
@@ -219,10 +233,16 @@ def test_status_of_a_sleeping_service(account: Account, invoke: Invoke, aws_call
     result = invoke(load_event(fixture))
     assert result.status == 200
     body = result.json()
-    assert body["state"] == "sleeping"
-    assert body["ready"] is False
-    assert (body["desiredCount"], body["runningCount"], body["healthyTargets"]) == (0, 0, 0)
-    assert body["service"] == "City Guided"
+    # Visitors read only what the waiting page shows: no counts, no timestamps.
+    assert body == {
+        "service": "City Guided",
+        "state": "sleeping",
+        "ready": False,
+        "wakingForSeconds": None,
+        "wakeDeadlineSeconds": 600,
+        "failureReason": None,
+        "failureId": None,
+    }
     assert result.header("Cache-Control") == "public, max-age=2"
     assert result.header("X-Warmkeeper-State") == "sleeping"
     assert sorted(aws_calls.take()) == ["ecs:DescribeServices", "elbv2:DescribeTargetHealth", "ssm:GetParameter"]
@@ -234,7 +254,7 @@ def test_status_of_a_sleeping_service(account: Account, invoke: Invoke, aws_call
 def test_status_while_waking_reports_elapsed_seconds(account: Account, invoke: Invoke) -> None:
     account.set_desired(1)
     account.set_state({"wakeStartedAt": _iso(datetime.now(UTC) - timedelta(seconds=30))})
-    body = invoke(load_event("status.json")).json()
+    body = invoke(load_event("status-detailed.json")).json()
     assert body["state"] == "waking"
     assert 29 <= body["wakingForSeconds"] <= 35
     assert body["desiredCount"] == 1
@@ -264,12 +284,33 @@ def test_status_is_ready_when_awake_with_a_healthy_target(account: Account, invo
     account.set_desired(1)
     account.register_target()
     account.set_state({"awakeSince": _iso(datetime.now(UTC))})
-    result = invoke(load_event("status.json"))
+    result = invoke(load_event("status-detailed.json"))
     body = result.json()
     assert (body["state"], body["ready"], body["healthyTargets"], body["desiredCount"]) == ("awake", True, 1, 1)
-    # Public answer: no secret, no ARN, no parameter name.
+    assert result.header("Cache-Control") == "private, no-store"
+    # Even the detailed answer: no secret, no ARN, no parameter name.
     for secret in (FIXTURE_TOKEN, "arn:aws", account.env["STATE_PARAMETER_NAME"]):
         assert secret not in result.body
+
+
+def test_the_detailed_status_needs_the_token(account: Account, invoke: Invoke) -> None:
+    account.set_desired(1)
+    failed_at = datetime.now(UTC) - timedelta(minutes=1)
+    account.set_state(
+        {"failure": {"kind": "task-stopped", "reason": "Essential container exited", "at": _iso(failed_at)}}
+    )
+    public = invoke(load_event("status.json")).json()
+    assert public["state"] == "failed"
+    assert public["failureReason"] == "The service's task stopped before it was ready."
+    assert len(public["failureId"]) == 12
+    assert not {"desiredCount", "runningCount", "healthyTargets", "failedAt", "checkedAt"} & public.keys()
+    detailed = invoke(load_event("status-detailed.json")).json()
+    assert (detailed["desiredCount"], detailed["failureId"]) == (1, public["failureId"])
+    assert detailed["failedAt"].startswith(failed_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    wrong = invoke(load_event("status-wrong-token.json"))
+    assert wrong.status == 401
+    assert "state" not in wrong.json()
+    assert wrong.header("WWW-Authenticate") == 'Bearer realm="warmkeeper"'
 
 
 def test_status_head_has_headers_and_no_body(account: Account, invoke: Invoke) -> None:

@@ -50,7 +50,7 @@ def answer_for_the_service(app: ALBResolver) -> Response[str]:
     if decision.wants_wake:
         count("WakeRequests")
     if decision.send_wake:
-        wake.send(settings, "visitor", f"{method} {path}")
+        wake.send(settings, state, "visitor", f"{method} {path}")
 
     headers = {
         "Retry-After": str(RETRY_AFTER_SECONDS),
