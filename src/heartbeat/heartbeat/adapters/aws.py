@@ -103,12 +103,13 @@ def heartbeat_tokens(secret_arn: str, *, stale_ok: bool = True) -> tuple[str, ..
     """The values a ping may present: the current token and, during a rotation's overlap, the previous one.
 
     Cached for TOKEN_MAX_AGE_SECONDS. ``stale_ok=False`` (a token matched neither value) reads them again
-    if the cache is older than TOKEN_REFRESH_SECONDS, so a new token works at once while a flood of wrong
+    if the cache is older than TOKEN_REFRESH_SECONDS, so a new token works within that time while a flood of wrong
     tokens costs at most one read per environment every TOKEN_REFRESH_SECONDS.
     """
     cached = _tokens.get(secret_arn)
     age = time.monotonic() - cached[0] if cached is not None else None
-    if cached is not None and age is not None and age < (TOKEN_MAX_AGE_SECONDS if stale_ok else TOKEN_REFRESH_SECONDS):
+    max_age = TOKEN_MAX_AGE_SECONDS if stale_ok else TOKEN_REFRESH_SECONDS
+    if cached is not None and age is not None and age < max_age:
         return cached[1]
     current = _secret_value(secret_arn, "AWSCURRENT")
     if current is None:
