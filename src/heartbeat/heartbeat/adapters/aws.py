@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -76,6 +76,23 @@ def reset_caches() -> None:
         factory.cache_clear()
     _observed.clear()
     _tokens.clear()
+
+
+# What one execution environment has cached: the record (in the SSM provider's store), the service
+# observation and the token values. The flood benchmark swaps these to simulate many environments in one
+# process; the function itself never calls the two functions below.
+EnvironmentCaches = tuple[
+    dict[Any, Any], dict[str, tuple[float, ObservedService]], dict[str, tuple[float, tuple[str, ...]]]
+]
+
+
+def environment_caches() -> EnvironmentCaches:
+    return (_ssm().store, _observed, _tokens)
+
+
+def use_environment_caches(caches: EnvironmentCaches) -> None:
+    global _observed, _tokens
+    _ssm().store, _observed, _tokens = caches
 
 
 def expire_values() -> None:
