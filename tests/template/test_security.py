@@ -40,7 +40,7 @@ def test_monitors_and_crawlers_go_to_the_http_face_in_every_state(raw: Template)
     assert condition["Field"] == "http-header"
     assert condition["HttpHeaderConfig"] == {
         "HttpHeaderName": "User-Agent",
-        "Values": {"Ref": "NonVisitorRuleUserAgents"},
+        "Values": {"Fn::Split": [",", {"Ref": "NonVisitorRuleUserAgents"}]},
     }
     assert rule["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": "WakerTargetGroup"}}]
 
