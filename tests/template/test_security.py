@@ -36,7 +36,9 @@ def test_monitors_and_crawlers_go_to_the_http_face_in_every_state(raw: Template)
     # After /_warmkeeper/* (priority 1), before any rule forwarding user traffic.
     assert rule["Priority"] == 2
     assert rule["ListenerArn"] == raw["Resources"]["WarmkeeperPathRule"]["Properties"]["ListenerArn"]
-    [condition] = rule["Conditions"]
+    condition, methods = rule["Conditions"]
+    # Reads only: a webhook POSTed by an agent called "...bot" must still reach the service.
+    assert methods == {"Field": "http-request-method", "HttpRequestMethodConfig": {"Values": ["GET", "HEAD"]}}
     assert condition["Field"] == "http-header"
     assert condition["HttpHeaderConfig"] == {
         "HttpHeaderName": "User-Agent",
@@ -47,8 +49,9 @@ def test_monitors_and_crawlers_go_to_the_http_face_in_every_state(raw: Template)
 
 def test_the_rules_default_patterns_fit_alb_limits_and_the_function_recognizes_them(raw: Template) -> None:
     patterns = raw["Parameters"]["NonVisitorRuleUserAgents"]["Default"].split(",")
-    # An ALB rule: at most 5 values and 5 wildcards in all its conditions; attach mode adds host names.
-    assert len(patterns) <= 3
+    # An ALB rule: at most 5 values and 5 wildcards in all its conditions; 2 go to the methods, and attach
+    # mode adds a host name.
+    assert len(patterns) + 2 <= 4
     assert sum(p.count("*") + p.count("?") for p in patterns) <= 4
     # Whatever the rule sends, the function itself must take for a non-visitor (or it would ask for a wake).
     fragments = [f.strip().casefold() for f in raw["Parameters"]["NonVisitorUserAgents"]["Default"].split(",")]

@@ -55,7 +55,8 @@ def answer_for_the_service(app: ALBResolver) -> Response[str]:
     if decision.not_a_visitor is not None:
         logger.info("not a visitor; nothing woken", reason=decision.not_a_visitor, path=path, method=method)
         count("NonVisitorRequests")
-        if retry_phase(state, wake.read_desired_count(settings)) is Phase.AWAKE:
+        # Reads only: anything else from a non-visitor while awake is not processed, so it gets the 503 below.
+        if method in {"GET", "HEAD"} and retry_phase(state, wake.read_desired_count(settings)) is Phase.AWAKE:
             return _awake_for_a_non_visitor(settings, decision.answer)
     if decision.wants_wake:
         count("WakeRequests")
