@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv docker debian-tools lambda-image build lint test test-fast demo demo-containers bench mutants clean
+.PHONY: help venv tools-venv docker debian-tools lambda-image build lint test test-fast demo demo-containers bench mutants clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -19,6 +19,14 @@ $(STAMP): requirements-dev.txt src/warmkeeper/requirements.txt src/heartbeat/req
 	@touch $@
 
 venv: $(STAMP) ## the Python 3.13 virtual environment with the dev tools
+
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
+$(TOOLS_STAMP): requirements-tools.txt scripts/tools-venv.sh
+	scripts/tools-venv.sh $(TOOLS_VENV)
+	@touch $@
+
+tools-venv: $(TOOLS_STAMP) ## lint tools kept apart from .venv (checkov)
 
 docker: ## install and start the Docker engine if it is not running
 	scripts/docker-engine.sh
@@ -32,12 +40,13 @@ lambda-image: $(STAMP) docker ## the local Lambda base image for sam local invok
 build: $(STAMP) ## sam build
 	sam build --cached --parallel
 
-lint: $(STAMP) ## ruff, mypy --strict, cfn-lint and sam validate --lint
+lint: $(STAMP) $(TOOLS_STAMP) ## ruff, mypy --strict, cfn-lint, sam validate --lint and checkov
 	ruff check .
 	ruff format --check .
 	mypy
 	cfn-lint template.yaml
 	sam validate --lint
+	$(TOOLS_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
 
 test: $(STAMP) debian-tools lambda-image ## everything CI runs: lint, then all tests
 	$(MAKE) lint

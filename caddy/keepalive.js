@@ -5,8 +5,9 @@
  *   <script src="/_keepalive.js" defer></script>
  *
  * While the tab is visible and someone used it in the last few minutes, it posts a ping to Caddy's
- * /_keepalive route once a minute; Caddy relays it to the heartbeat endpoint with the stack's token, so
- * the page never holds a secret. An idle or hidden tab sends nothing, so it cannot keep the service
+ * /_keepalive route once a minute. Caddy answers it itself (204): the request went through the load
+ * balancer, which counts it as activity, so nothing is relayed and the page never holds a secret. A tab
+ * can never ask for a wake (only jobs inside the task can). An idle or hidden tab sends nothing, so it cannot keep the service
  * awake forever. Options: data-interval-seconds and data-idle-minutes on the script element.
  */
 (function () {

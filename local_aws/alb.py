@@ -81,6 +81,11 @@ def _condition_matches(condition: dict[str, Any], request: HttpRequest) -> bool:
         patterns = condition.get("HostHeaderConfig", {}).get("Values") or condition.get("Values", [])
         host = (request.header("host") or "").lower()
         return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in patterns)
+    if field_name == "http-header":
+        # ALB header conditions: the name is case insensitive, values are * and ? patterns, case insensitive.
+        config = condition.get("HttpHeaderConfig", {})
+        value = (request.header(config.get("HttpHeaderName", "")) or "").lower()
+        return any(fnmatch.fnmatchcase(value, pattern.lower()) for pattern in config.get("Values", []))
     if field_name == "http-request-method":
         return request.method in condition.get("HttpRequestMethodConfig", {}).get("Values", [])
     raise ValueError(f"the local ALB does not evaluate {field_name} rule conditions")

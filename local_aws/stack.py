@@ -323,6 +323,13 @@ def _complete_queue_policy(endpoint: LocalEndpoint, _physical_id: str, propertie
     return ["whole resource"]
 
 
+def _complete_bucket_policy(endpoint: LocalEndpoint, _physical_id: str, properties: dict[str, Any]) -> list[str]:
+    endpoint.client("s3").put_bucket_policy(
+        Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"])
+    )
+    return ["whole resource"]
+
+
 Completion = Callable[[LocalEndpoint, str, dict[str, Any]], list[str]]
 # Resource types (or properties of them) moto's CloudFormation accepts but does not apply.
 COMPLETIONS: dict[str, Completion] = {
@@ -330,6 +337,7 @@ COMPLETIONS: dict[str, Completion] = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer": _complete_load_balancer,
     "AWS::Lambda::EventInvokeConfig": _complete_event_invoke_config,
     "AWS::SQS::QueuePolicy": _complete_queue_policy,
+    "AWS::S3::BucketPolicy": _complete_bucket_policy,
 }
 # Types with no behaviour to reproduce locally.
 _INERT_TYPES = {"AWS::CloudFormation::WaitConditionHandle"}

@@ -20,6 +20,8 @@ from tests.heartbeat.conftest import FIXTURE_TOKEN, ROOT, FakeContext, ensure_de
 from tests.heartbeat.servers import AlbAdapter, Running, serve, stand_in_app
 
 CADDY_DIR = ROOT / "caddy"
+IN_TASK_ADDRESS = "127.0.0.1"
+OUTSIDE_ADDRESS = "127.0.0.2"  # stands for the load balancer: a client address Caddy does not trust
 
 
 def free_port() -> int:
@@ -53,6 +55,8 @@ def caddy_env(tmp: Path, port: int, api: Running, web: Running, alb: Running) ->
         "WARMKEEPER_ASSETS": str(CADDY_DIR),
         "WARMKEEPER_HEARTBEAT_URL": f"{alb.url}/_warmkeeper/heartbeat",
         "WARMKEEPER_TOKEN": FIXTURE_TOKEN,
+        # The tests' in-task jobs connect from 127.0.0.1; "outside the task" is another loopback address.
+        "WARMKEEPER_LOCAL_CLIENTS": f"{IN_TASK_ADDRESS}/32",
     }
 
 

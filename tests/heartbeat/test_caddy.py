@@ -3,17 +3,19 @@ keepalive pings to the real heartbeat handler behind a loopback ALB adapter."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from tests.heartbeat.caddy_stack import CADDY_DIR, Stack, caddy_env, caddy_stack, free_port
+from tests.heartbeat.caddy_stack import CADDY_DIR, OUTSIDE_ADDRESS, Stack, caddy_env, caddy_stack, free_port
 from tests.heartbeat.conftest import FIXTURE_TOKEN, Account, ensure_debian_tool
 from tests.heartbeat.servers import serve, stand_in_app
 
@@ -187,3 +189,45 @@ def test_shipped_caddyfile_validates() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Valid configuration" in result.stdout + result.stderr
+
+
+def _post_from_outside(stack: Stack, body: bytes, *, count: int = 1) -> list[int]:
+    """POST /_keepalive from an address outside the task (as every request through the ALB is)."""
+    url = urlsplit(stack.caddy)
+    statuses = []
+    for _ in range(count):
+        connection = http.client.HTTPConnection(
+            url.hostname or "", url.port, timeout=5, source_address=(OUTSIDE_ADDRESS, 0)
+        )
+        try:
+            connection.request("POST", "/_keepalive", body=body, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
+        finally:
+            connection.close()
+    return statuses
+
+
+def test_pings_from_outside_the_task_are_never_relayed_and_cannot_wake(stack: Stack, account: Account) -> None:
+    # A browser tab, or anyone on the internet, asking for a wake in a loop: answered by Caddy alone.
+    assert _post_from_outside(stack, b'{"wake": true, "source": "browser-tab"}', count=50) == [204] * 50
+    assert stack.alb.seen == []  # not one relayed: no heartbeat invocation, no token used
+    assert account.wake_events() == []
+    # The same request from a job inside the task is relayed with the token and asks for the wake.
+    inside = requests.post(f"{stack.caddy}/_keepalive", json={"wake": True, "source": "cron"}, timeout=5)
+    assert inside.json() == {"accepted": True, "wakeRequested": True}
+    assert [seen.path for seen in stack.alb.seen] == ["/_warmkeeper/heartbeat"]
+    assert len(account.wake_events()) == 1
+
+
+def test_outside_pings_keep_the_method_and_size_checks(stack: Stack) -> None:
+    assert _post_from_outside(stack, b"x" * 4096) == [413]
+    url = urlsplit(stack.caddy)
+    connection = http.client.HTTPConnection(
+        url.hostname or "", url.port, timeout=5, source_address=(OUTSIDE_ADDRESS, 0)
+    )
+    connection.request("GET", "/_keepalive")
+    assert connection.getresponse().status == 405
+    connection.close()
+    assert stack.alb.seen == []

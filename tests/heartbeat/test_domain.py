@@ -8,7 +8,15 @@ import pytest
 
 from heartbeat.domain.pings import MAX_PING_BYTES, PingVerdict, bearer_token, judge_ping, token_matches
 from heartbeat.domain.status import ObservedService, build_status, public_failure_reason
-from heartbeat.domain.visitors import Answer, IncomingRequest, decide_wait, safe_return_path
+from heartbeat.domain.visitors import (
+    Answer,
+    IncomingRequest,
+    SentWake,
+    decide_retry,
+    decide_wait,
+    record_key,
+    safe_return_path,
+)
 from heartbeat.settings import Settings, SettingsError, settings_from_env
 from warmkeeper_shared.state import ControllerState, Failure, FailureKind, Phase
 
@@ -38,6 +46,7 @@ FAILED = ControllerState(
 OLD_FAILURE = ControllerState(
     failure=Failure(kind=FailureKind.DEADLINE_PASSED, reason="no healthy target", at=NOW - timedelta(minutes=5))
 )
+AWOKEN_THEN_SLEPT = ControllerState(awake_since=NOW - timedelta(minutes=20))
 
 # ---------------------------------------------------------------- settings
 
@@ -81,20 +90,93 @@ def test_bad_settings_name_the_variable(change: dict[str, str], named: str) -> N
         (API, SLEEPING, None, Answer.JSON, True, True, Phase.WAKING),
         (BROWSER, None, None, Answer.PAGE, True, True, Phase.WAKING),  # unreadable state: ask anyway
         (BROWSER, WAKING, None, Answer.PAGE, True, False, Phase.WAKING),
-        (BROWSER, SLEEPING, NOW - timedelta(seconds=5), Answer.PAGE, True, False, Phase.WAKING),
-        (BROWSER, SLEEPING, NOW - timedelta(seconds=31), Answer.PAGE, True, True, Phase.WAKING),
+        # One wake per environment per controller record: asked already for this record, nothing more...
+        (
+            BROWSER,
+            SLEEPING,
+            SentWake(record_key(SLEEPING), NOW - timedelta(seconds=5), True),
+            Answer.PAGE,
+            True,
+            False,
+            Phase.WAKING,
+        ),
+        (
+            API,
+            SLEEPING,
+            SentWake(record_key(SLEEPING), NOW - timedelta(seconds=59), True),
+            Answer.JSON,
+            True,
+            False,
+            Phase.WAKING,
+        ),
+        # ...unless the record has not moved for a minute (the request was lost)...
+        (
+            BROWSER,
+            SLEEPING,
+            SentWake(record_key(SLEEPING), NOW - timedelta(seconds=61), True),
+            Answer.PAGE,
+            True,
+            True,
+            Phase.WAKING,
+        ),
+        # ...or PutEvents failed a few seconds ago...
+        (
+            BROWSER,
+            SLEEPING,
+            SentWake(record_key(SLEEPING), NOW - timedelta(seconds=6), False),
+            Answer.PAGE,
+            True,
+            True,
+            Phase.WAKING,
+        ),
+        (
+            BROWSER,
+            SLEEPING,
+            SentWake(record_key(SLEEPING), NOW - timedelta(seconds=2), False),
+            Answer.PAGE,
+            True,
+            False,
+            Phase.WAKING,
+        ),
+        # ...or the record is a new one (asleep again after a wake): however recent the last request.
+        (
+            BROWSER,
+            SLEEPING,
+            SentWake(record_key(AWOKEN_THEN_SLEPT), NOW - timedelta(seconds=1), True),
+            Answer.PAGE,
+            True,
+            True,
+            Phase.WAKING,
+        ),
         (BROWSER, FAILED, None, Answer.PAGE, True, False, Phase.FAILED),
         (API, FAILED, None, Answer.JSON, True, False, Phase.FAILED),
         # A failure five minutes old is retried by the next visitor, once per grace period.
         (BROWSER, OLD_FAILURE, None, Answer.PAGE, True, True, Phase.WAKING),
         (API, OLD_FAILURE, None, Answer.JSON, True, True, Phase.WAKING),
-        (BROWSER, OLD_FAILURE, NOW - timedelta(seconds=5), Answer.PAGE, True, False, Phase.FAILED),
+        (
+            BROWSER,
+            OLD_FAILURE,
+            SentWake(record_key(OLD_FAILURE), NOW - timedelta(seconds=5), True),
+            Answer.PAGE,
+            True,
+            False,
+            Phase.FAILED,
+        ),
+        (
+            BROWSER,
+            OLD_FAILURE,
+            SentWake(record_key(SLEEPING), NOW - timedelta(seconds=5), True),
+            Answer.PAGE,
+            True,
+            True,
+            Phase.WAKING,
+        ),
     ],
 )
 def test_visitor_decisions(  # noqa: PLR0917 - one parameter per table column
     request_: IncomingRequest,
     state: ControllerState | None,
-    last_sent: datetime | None,
+    last_sent: SentWake | None,
     answer: Answer,
     wants: bool,
     sends: bool,
@@ -103,6 +185,27 @@ def test_visitor_decisions(  # noqa: PLR0917 - one parameter per table column
     decision = decide_wait(NOW, SETTINGS, state, request_, last_sent)
     assert (decision.answer, decision.wants_wake, decision.send_wake, decision.phase) == (answer, wants, sends, phase)
     assert decision.not_a_visitor is None
+
+
+@pytest.mark.parametrize(
+    ("state", "desired", "last", "sends"),
+    [
+        (SLEEPING, 0, None, True),
+        (SLEEPING, 1, None, False),  # awake: a "Try again" (or a bot's POST) sends nothing
+        (AWOKEN_THEN_SLEPT, 2, None, False),
+        (WAKING, 1, None, False),
+        (FAILED, 1, None, True),  # a fresh failure: the person's explicit retry goes out at once
+        (FAILED, 1, SentWake(record_key(FAILED), NOW - timedelta(seconds=1), True), False),  # the second click
+        (FAILED, 1, SentWake(record_key(SLEEPING), NOW - timedelta(seconds=1), True), True),  # a new failure
+        (None, None, None, True),  # nothing readable: ask, a duplicate is harmless
+        (None, 1, None, False),
+        (SLEEPING, None, SentWake(record_key(SLEEPING), NOW - timedelta(seconds=30), True), False),
+    ],
+)
+def test_retry_decisions(
+    state: ControllerState | None, desired: int | None, last: SentWake | None, sends: bool
+) -> None:
+    assert decide_retry(NOW, state, desired, last) is sends
 
 
 @pytest.mark.parametrize(

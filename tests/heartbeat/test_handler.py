@@ -21,7 +21,7 @@ import pytest
 from heartbeat import observability
 from heartbeat.adapters import aws
 from heartbeat.routes import waiting
-from tests.heartbeat.conftest import FIXTURE_TOKEN, Account, CallCounter, Invocation, load_event
+from tests.heartbeat.conftest import FIXTURE_TOKEN, Account, CallCounter, Invocation, load_event, reset_handler_state
 
 Invoke = Callable[[dict[str, Any]], Invocation]
 
@@ -50,7 +50,8 @@ def test_accepted_ping_is_a_heartbeat_metric_and_makes_no_aws_call_once_the_toke
     assert first.status == 202
     assert first.json() == {"accepted": True, "wakeRequested": False}
     assert first.metrics() == {"Heartbeats": 1}
-    assert aws_calls.take() == ["secretsmanager:GetSecretValue"]
+    # AWSCURRENT and AWSPREVIOUS: both are accepted during a rotation's overlap.
+    assert aws_calls.take() == ["secretsmanager:GetSecretValue", "secretsmanager:GetSecretValue"]
 
     second = invoke(load_event(fixture))
     assert second.status == 202
@@ -163,7 +164,54 @@ def test_ping_asking_for_a_wake_puts_a_wake_requested_event(
         "requestedBy": "heartbeat:nightly-import",
         "reason": "ping asked for a wake",
     }
-    assert aws_calls.take() == ["secretsmanager:GetSecretValue", "events:PutEvents"]
+    assert aws_calls.take() == [
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:GetSecretValue",
+        "ssm:GetParameter",
+        "events:PutEvents",
+    ]
+    # The same job pinging again before the controller recorded the wake asks for nothing more.
+    again = invoke(load_event("ping-wake.json"))
+    assert again.json() == {
+        "accepted": True,
+        "wakeSkipped": "a wake is already requested or under way",
+        "wakeRequested": False,
+    }
+    assert account.wake_events() == []
+
+
+def test_a_rotated_token_is_accepted_with_the_previous_one_during_the_overlap(
+    account: Account, invoke: Invoke, aws_calls: CallCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Warm environment: the current value cached.
+    assert invoke(load_event("ping.json")).status == 202
+    rotated = "Wk1rotated1token1not1a1secret1AbCdEfGhIjKlMnOpQr"
+    boto3.client("secretsmanager").put_secret_value(SecretId=account.env["TOKEN_SECRET_ARN"], SecretString=rotated)
+    aws_calls.take()
+    # A new Caddy task presents the new value (its task starts well after the refresh period, here elapsed at
+    # once): the cache does not know it, so it is read again.
+    monkeypatch.setattr(aws, "TOKEN_REFRESH_SECONDS", 0)
+    new = load_event("ping.json")
+    new["multiValueHeaders"]["authorization"] = [f"Bearer {rotated}"]
+    assert invoke(new).status == 202
+    assert aws_calls.take() == ["secretsmanager:GetSecretValue", "secretsmanager:GetSecretValue"]
+    # An old Caddy task still presents the previous value (AWSPREVIOUS): accepted, no read.
+    assert invoke(load_event("ping.json")).status == 202
+    assert aws_calls.take() == []
+    # A second rotation ends the overlap for the first value.
+    boto3.client("secretsmanager").put_secret_value(SecretId=account.env["TOKEN_SECRET_ARN"], SecretString="x" * 48)
+    aws.expire_values()
+    assert invoke(load_event("ping.json")).status == 401
+
+
+def test_wrong_tokens_cost_at_most_one_secret_read_per_refresh_period(
+    account: Account, invoke: Invoke, aws_calls: CallCounter
+) -> None:
+    assert invoke(load_event("ping.json")).status == 202
+    aws_calls.take()
+    for _ in range(20):
+        assert invoke(load_event("ping-wrong-token.json")).status == 401
+    assert aws_calls.take() == []  # the cache is fresher than the refresh period
 
 
 def test_missing_secret_gives_503_and_an_error_log(
@@ -219,10 +267,16 @@ def test_status_of_a_sleeping_service(account: Account, invoke: Invoke, aws_call
     result = invoke(load_event(fixture))
     assert result.status == 200
     body = result.json()
-    assert body["state"] == "sleeping"
-    assert body["ready"] is False
-    assert (body["desiredCount"], body["runningCount"], body["healthyTargets"]) == (0, 0, 0)
-    assert body["service"] == "City Guided"
+    # Visitors read only what the waiting page shows: no counts, no timestamps.
+    assert body == {
+        "service": "City Guided",
+        "state": "sleeping",
+        "ready": False,
+        "wakingForSeconds": None,
+        "wakeDeadlineSeconds": 600,
+        "failureReason": None,
+        "failureId": None,
+    }
     assert result.header("Cache-Control") == "public, max-age=2"
     assert result.header("X-Warmkeeper-State") == "sleeping"
     assert sorted(aws_calls.take()) == ["ecs:DescribeServices", "elbv2:DescribeTargetHealth", "ssm:GetParameter"]
@@ -234,7 +288,7 @@ def test_status_of_a_sleeping_service(account: Account, invoke: Invoke, aws_call
 def test_status_while_waking_reports_elapsed_seconds(account: Account, invoke: Invoke) -> None:
     account.set_desired(1)
     account.set_state({"wakeStartedAt": _iso(datetime.now(UTC) - timedelta(seconds=30))})
-    body = invoke(load_event("status.json")).json()
+    body = invoke(load_event("status-detailed.json")).json()
     assert body["state"] == "waking"
     assert 29 <= body["wakingForSeconds"] <= 35
     assert body["desiredCount"] == 1
@@ -264,12 +318,33 @@ def test_status_is_ready_when_awake_with_a_healthy_target(account: Account, invo
     account.set_desired(1)
     account.register_target()
     account.set_state({"awakeSince": _iso(datetime.now(UTC))})
-    result = invoke(load_event("status.json"))
+    result = invoke(load_event("status-detailed.json"))
     body = result.json()
     assert (body["state"], body["ready"], body["healthyTargets"], body["desiredCount"]) == ("awake", True, 1, 1)
-    # Public answer: no secret, no ARN, no parameter name.
+    assert result.header("Cache-Control") == "private, no-store"
+    # Even the detailed answer: no secret, no ARN, no parameter name.
     for secret in (FIXTURE_TOKEN, "arn:aws", account.env["STATE_PARAMETER_NAME"]):
         assert secret not in result.body
+
+
+def test_the_detailed_status_needs_the_token(account: Account, invoke: Invoke) -> None:
+    account.set_desired(1)
+    failed_at = datetime.now(UTC) - timedelta(minutes=1)
+    account.set_state(
+        {"failure": {"kind": "task-stopped", "reason": "Essential container exited", "at": _iso(failed_at)}}
+    )
+    public = invoke(load_event("status.json")).json()
+    assert public["state"] == "failed"
+    assert public["failureReason"] == "The service's task stopped before it was ready."
+    assert len(public["failureId"]) == 12
+    assert not {"desiredCount", "runningCount", "healthyTargets", "failedAt", "checkedAt"} & public.keys()
+    detailed = invoke(load_event("status-detailed.json")).json()
+    assert (detailed["desiredCount"], detailed["failureId"]) == (1, public["failureId"])
+    assert detailed["failedAt"].startswith(failed_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    wrong = invoke(load_event("status-wrong-token.json"))
+    assert wrong.status == 401
+    assert "state" not in wrong.json()
+    assert wrong.header("WWW-Authenticate") == 'Bearer realm="warmkeeper"'
 
 
 def test_status_head_has_headers_and_no_body(account: Account, invoke: Invoke) -> None:
@@ -464,6 +539,27 @@ def test_non_visitors_get_an_answer_without_waking_anything(
         assert result.json()["state"] == "sleeping"
 
 
+@pytest.mark.parametrize(
+    ("fixture", "status"),
+    [("not-visitor-uptime-monitor.json", 200), ("not-visitor-crawler.json", 200), ("not-visitor-head.json", 200)],
+)
+def test_non_visitors_while_awake_learn_it_is_up_and_keep_nothing_awake(
+    account: Account, invoke: Invoke, aws_calls: CallCounter, fixture: str, status: int
+) -> None:
+    # The user-agent listener rule sends monitors and crawlers here in every state: never to the service's
+    # target group, whose RequestCount is the idle alarm's activity.
+    account.set_desired(1)
+    account.set_state({"awakeSince": _iso(datetime.now(UTC))})
+    result = invoke(load_event(fixture))
+    assert result.status == status
+    assert result.header("X-Warmkeeper-State") == "awake"
+    assert result.metrics() == {"NonVisitorRequests": 1}
+    assert "events:PutEvents" not in aws_calls.take()
+    assert account.wake_events() == []
+    if fixture != "not-visitor-head.json":
+        assert result.json()["state"] == "awake"
+
+
 def test_non_visitor_user_agents_are_configurable(
     account: Account, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -524,6 +620,32 @@ def test_retry_while_a_wake_is_under_way_sends_nothing(account: Account, invoke:
     result = invoke(load_event("wake-retry-fetch.json"))
     assert result.status == 202
     assert result.json() == {"wakeRequested": False}
+    assert account.wake_events() == []
+
+
+def test_wake_posts_while_awake_send_nothing(account: Account, invoke: Invoke) -> None:
+    account.set_desired(1)
+    account.set_state({"awakeSince": _iso(datetime.now(UTC))})
+    for _ in range(5):
+        assert invoke(load_event("wake-retry-fetch.json")).json() == {"wakeRequested": False}
+    assert account.wake_events() == []
+
+
+def test_wake_posts_on_fresh_environments_send_once_the_controller_recorded_the_wake(
+    account: Account, invoke: Invoke
+) -> None:
+    # Ten cold environments before the controller's write: at most one event each...
+    for _ in range(10):
+        reset_handler_state()
+        invoke(load_event("wake-retry-fetch.json"))
+    assert len(account.wake_events()) == 10
+    # ...and none at all once the record says a wake is under way, however many environments ask.
+    account.set_state({"wakeStartedAt": _iso(datetime.now(UTC))})
+    account.set_desired(1)
+    for _ in range(10):
+        reset_handler_state()
+        assert invoke(load_event("wake-retry-fetch.json")).json() == {"wakeRequested": False}
+        assert invoke(load_event("waiting-page.json")).status == 503
     assert account.wake_events() == []
 
 

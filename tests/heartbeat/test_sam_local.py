@@ -47,7 +47,7 @@ def test_fixtures_through_sam_local_invoke(
     assert wake["detail-type"] == "Wake Requested"
     assert wake["detail"]["stack"] == "warmkeeper"
 
-    status = sam_local.invoke(FUNCTION, "heartbeat/status.json", env=env)
+    status = sam_local.invoke(FUNCTION, "heartbeat/status-detailed.json", env=env)
     assert status.payload["statusCode"] == 200
     body = json.loads(status.payload["body"])
     assert (body["state"], body["ready"], body["desiredCount"]) == ("sleeping", False, 0)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
+from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,13 +21,16 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 # A visitor waits on these calls: fail fast and let the page (and the backstop alarm) cover the rest. At
 # most 2 attempts of 0.5 s to connect and 1 s to read: a waiting-page hit makes two calls, which then end
 # within 6 s, inside the function's 10 s timeout (a timeout would be a 502 and no wake request).
 _BOTO_CONFIG = Config(connect_timeout=0.5, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 2})
-# Rotation reaches Caddy only when its task restarts, so a few minutes of caching loses nothing.
+# The token's current and previous values are cached this long; a token that matches neither refreshes
+# them early (at most once per TOKEN_REFRESH_SECONDS), so a rotation is seen within seconds.
 TOKEN_MAX_AGE_SECONDS = 300
+TOKEN_REFRESH_SECONDS = 30
 # Short enough that the waiting page notices a started or failed wake within a poll or two.
 STATE_MAX_AGE_SECONDS = 3
 SERVICE_MAX_AGE_SECONDS = 2
@@ -38,8 +41,8 @@ class AwsFault(RuntimeError):
 
 
 @cache
-def _secrets() -> SecretsProvider:
-    return SecretsProvider(boto_config=_BOTO_CONFIG)
+def _secrets() -> SecretsManagerClient:
+    return boto3.client("secretsmanager", config=_BOTO_CONFIG)
 
 
 @cache
@@ -63,6 +66,8 @@ def _events() -> EventBridgeClient:
 
 
 _observed: dict[str, tuple[float, ObservedService]] = {}
+# secret ARN -> (monotonic time read, accepted values: AWSCURRENT first, then AWSPREVIOUS if any)
+_tokens: dict[str, tuple[float, tuple[str, ...]]] = {}
 
 
 def reset_caches() -> None:
@@ -70,24 +75,66 @@ def reset_caches() -> None:
     for factory in (_secrets, _ssm, _ecs, _elbv2, _events):
         factory.cache_clear()
     _observed.clear()
+    _tokens.clear()
+
+
+# What one execution environment has cached: the record (in the SSM provider's store), the service
+# observation and the token values. The flood benchmark swaps these to simulate many environments in one
+# process; the function itself never calls the two functions below.
+EnvironmentCaches = tuple[
+    dict[Any, Any], dict[str, tuple[float, ObservedService]], dict[str, tuple[float, tuple[str, ...]]]
+]
+
+
+def environment_caches() -> EnvironmentCaches:
+    return (_ssm().store, _observed, _tokens)
+
+
+def use_environment_caches(caches: EnvironmentCaches) -> None:
+    global _observed, _tokens
+    _ssm().store, _observed, _tokens = caches
 
 
 def expire_values() -> None:
     """Forget cached values but keep the clients (a warm container whose caches just expired)."""
-    _secrets().clear_cache()  # type: ignore[no-untyped-call]
     _ssm().clear_cache()  # type: ignore[no-untyped-call]
     _observed.clear()
+    _tokens.clear()
 
 
-def heartbeat_token(secret_arn: str) -> str:
+def _secret_value(secret_arn: str, stage: str) -> str | None:
+    """The secret's value under a staging label; None when no version carries the label (never rotated)."""
     try:
-        value = _secrets().get(secret_arn, max_age=TOKEN_MAX_AGE_SECONDS)
-    except GetParameterError as error:
-        raise AwsFault(f"cannot read the heartbeat token secret {secret_arn}: {error}") from error
-    token = value.decode() if isinstance(value, bytes) else str(value)
-    if not token.strip():
+        answer = _secrets().get_secret_value(SecretId=secret_arn, VersionStage=stage)
+    except ClientError as error:
+        if stage != "AWSCURRENT" and error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise AwsFault(f"cannot read the heartbeat token secret {secret_arn} ({stage}): {error}") from error
+    except BotoCoreError as error:
+        raise AwsFault(f"cannot read the heartbeat token secret {secret_arn} ({stage}): {error}") from error
+    value = answer.get("SecretString", "").strip()
+    return value or None
+
+
+def heartbeat_tokens(secret_arn: str, *, stale_ok: bool = True) -> tuple[str, ...]:
+    """The values a ping may present: the current token and, during a rotation's overlap, the previous one.
+
+    Cached for TOKEN_MAX_AGE_SECONDS. ``stale_ok=False`` (a token matched neither value) reads them again
+    if the cache is older than TOKEN_REFRESH_SECONDS, so a new token works within that time while a flood of wrong
+    tokens costs at most one read per environment every TOKEN_REFRESH_SECONDS.
+    """
+    cached = _tokens.get(secret_arn)
+    age = time.monotonic() - cached[0] if cached is not None else None
+    max_age = TOKEN_MAX_AGE_SECONDS if stale_ok else TOKEN_REFRESH_SECONDS
+    if cached is not None and age is not None and age < max_age:
+        return cached[1]
+    current = _secret_value(secret_arn, "AWSCURRENT")
+    if current is None:
         raise AwsFault(f"the heartbeat token secret {secret_arn} is empty")
-    return token.strip()
+    previous = _secret_value(secret_arn, "AWSPREVIOUS")
+    values = (current,) if previous is None or previous == current else (current, previous)
+    _tokens[secret_arn] = (time.monotonic(), values)
+    return values
 
 
 def controller_state(parameter_name: str) -> ControllerState:

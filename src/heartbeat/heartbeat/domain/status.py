@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,11 @@ def public_failure_reason(failure: Failure) -> str:
     return f"{summary} ({error_class.group(1)})." if error_class else f"{summary}."
 
 
+def failure_id(failure: Failure) -> str:
+    """A short opaque name for one failure (a hash of its kind and time), so the page can tell a new one."""
+    return hashlib.sha256(f"{failure.kind}|{failure.at.isoformat()}".encode()).hexdigest()[:12]
+
+
 def build_status(now: datetime, settings: Settings, state: ControllerState, observed: ObservedService) -> ServiceStatus:
     phase = derive_phase(state, observed.desired_count)
     waking_for: int | None = None
@@ -55,6 +61,7 @@ def build_status(now: datetime, settings: Settings, state: ControllerState, obse
         waking_for_seconds=waking_for,
         wake_deadline_seconds=int(timedelta(minutes=settings.wake_deadline_minutes).total_seconds()),
         failure_reason=public_failure_reason(failure) if failure else None,
+        failure_id=failure_id(failure) if failure else None,
         failed_at=failure.at if failure else None,
         checked_at=now,
     )

@@ -11,9 +11,46 @@ from warmkeeper_shared.state import AUTOMATIC_RETRY_AFTER, ControllerState, Phas
 
 # Seconds a client should wait before trying again: about one health-check round of a starting task.
 RETRY_AFTER_SECONDS = 10
-# After this function sent a wake, the controller needs a moment to record it; until then (and while the
-# cached state is stale) later hits must not send the same request again.
-LOCAL_WAKE_GRACE = timedelta(seconds=30)
+# An execution environment sends one wake per controller record (see ``already_asked``). It asks again for
+# the same record only after this long: the controller records a wake within about a second, so a record
+# that has not moved for a minute means the request was lost (the wake backstop alarm covers that case too).
+RESEND_UNCHANGED_RECORD_AFTER = timedelta(seconds=60)
+# A PutEvents that failed is tried again sooner, by a later request, but not by every request of a crowd.
+RESEND_AFTER_FAILED_PUT = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class SentWake:
+    """What this execution environment last asked for: the record it saw, when, and whether it got through."""
+
+    record: str
+    at: datetime
+    delivered: bool
+
+
+def record_key(state: ControllerState | None) -> str:
+    """What identifies one wake cycle in the controller's record.
+
+    The controller writes ``wakeStartedAt`` when it starts a wake, ``failure`` when one fails and
+    ``awakeSince`` when traffic is back on the service, so every new sleep, wake or failure changes the key.
+    """
+    if state is None:
+        return "unreadable"
+    failure_at = state.failure.at.isoformat() if state.failure is not None else "-"
+    marks = (state.wake_started_at, state.awake_since)
+    return "|".join([failure_at, *(mark.isoformat() if mark is not None else "-" for mark in marks)])
+
+
+def already_asked(now: datetime, state: ControllerState | None, last: SentWake | None) -> bool:
+    """Whether this environment already sent a wake for the record it reads now.
+
+    The record, not a timer, decides: one request per environment per record, so a crowd spread over N
+    environments sends at most N requests before the controller's write makes everyone see the wake.
+    """
+    if last is None or last.record != record_key(state):
+        return False
+    resend_after = RESEND_UNCHANGED_RECORD_AFTER if last.delivered else RESEND_AFTER_FAILED_PUT
+    return timedelta(0) <= now - last.at < resend_after
 
 
 @dataclass(frozen=True)
@@ -70,10 +107,6 @@ def phase_at_the_waker(state: ControllerState | None) -> Phase:
     return derive_phase(state, desired_count=0)
 
 
-def recently_sent(now: datetime, last_wake_sent: datetime | None) -> bool:
-    return last_wake_sent is not None and timedelta(0) <= now - last_wake_sent < LOCAL_WAKE_GRACE
-
-
 def stale_failure(now: datetime, state: ControllerState | None) -> bool:
     """Whether the recorded failure is old enough for a visitor's request to retry it.
 
@@ -89,11 +122,11 @@ def decide_wait(
     settings: Settings,
     state: ControllerState | None,
     request: IncomingRequest,
-    last_wake_sent: datetime | None = None,
+    last: SentWake | None = None,
 ) -> WaitDecision:
     """What to do with a request that reached the waker (the service sleeps or wakes).
 
-    ``last_wake_sent`` is when this execution environment last sent one. ``state`` is None when the
+    ``last`` is the wake this execution environment last sent (see ``already_asked``). ``state`` is None when the
     controller's record could not be read: a visitor then asks for a wake anyway, because a duplicate
     request is harmless and a missing one leaves the visitor waiting.
     """
@@ -106,16 +139,15 @@ def decide_wait(
         answer = Answer.JSON
 
     phase = phase_at_the_waker(state)
-    if phase is Phase.SLEEPING and recently_sent(now, last_wake_sent):
+    asked = already_asked(now, state, last)
+    if phase is Phase.SLEEPING and asked:
         phase = Phase.WAKING
 
     if reason is not None:
         return WaitDecision(answer=answer, not_a_visitor=reason, wants_wake=False, send_wake=False, phase=phase)
     # A fresh failure is retried by a person (the page's retry button) or by the wake backstop alarm, which
     # counts WakeRequests: retries from every page load would hide the failure from visitors.
-    send = phase is Phase.SLEEPING or (
-        phase is Phase.FAILED and stale_failure(now, state) and not recently_sent(now, last_wake_sent)
-    )
+    send = phase is Phase.SLEEPING or (phase is Phase.FAILED and stale_failure(now, state) and not asked)
     return WaitDecision(
         answer=answer,
         not_a_visitor=None,
@@ -123,6 +155,25 @@ def decide_wait(
         send_wake=send,
         phase=Phase.WAKING if send else phase,
     )
+
+
+def retry_phase(state: ControllerState | None, desired_count: int | None) -> Phase:
+    """The phase a ``POST /_warmkeeper/wake`` acts on; it may arrive in any state, the service awake included.
+
+    ``desired_count`` is None when ECS could not be read: the record alone then decides, read as asleep.
+    """
+    if state is None:
+        return Phase.AWAKE if desired_count else Phase.SLEEPING
+    return derive_phase(state, desired_count or 0)
+
+
+def decide_retry(
+    now: datetime, state: ControllerState | None, desired_count: int | None, last: SentWake | None
+) -> bool:
+    """Whether a "Try again" sends a wake: only for a sleeping or failed service, never while awake or
+    waking, and once per environment per record (a bot posting in a loop sends nothing more)."""
+    phase = retry_phase(state, desired_count)
+    return phase in {Phase.SLEEPING, Phase.FAILED} and not already_asked(now, state, last)
 
 
 def safe_return_path(path: str, query: str) -> str:

@@ -8,8 +8,8 @@
   var reason = document.getElementById("wk-reason");
   var retry = document.getElementById("wk-retry");
   var delay = cfg.pollMs;
-  var lastFailedAt = null;
-  var ignoredFailedAt = null;
+  var lastFailureId = null;
+  var ignoredFailureId = null;
 
   // The live region only changes when the meaning changes, so screen readers are not flooded.
   function say(text) {
@@ -18,8 +18,8 @@
 
   function render(s) {
     document.documentElement.setAttribute("data-state", s.state);
-    if (s.state === "failed" && s.failedAt !== ignoredFailedAt) {
-      lastFailedAt = s.failedAt;
+    if (s.state === "failed" && s.failureId !== ignoredFailureId) {
+      lastFailureId = s.failureId;
       reason.textContent = s.failureReason || "No reason was recorded.";
       failure.hidden = false;
       bar.hidden = true;
@@ -70,7 +70,7 @@
 
   retry.addEventListener("submit", function (event) {
     event.preventDefault();
-    ignoredFailedAt = lastFailedAt;
+    ignoredFailureId = lastFailureId;
     failure.hidden = true;
     bar.hidden = false;
     bar.removeAttribute("value");

@@ -1,7 +1,8 @@
 """Every other path: the service sleeps or wakes, so answer for it and ask for a wake when needed.
 
 Registered as the resolver's not-found handler: the listener sends user traffic here only while the
-service is not awake.
+service is not awake, and monitors and crawlers (a user-agent listener rule) in every state, so that their
+requests never reach the service's target group and never count as activity.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from heartbeat import wake
 from heartbeat.domain.status import public_failure_reason
-from heartbeat.domain.visitors import RETRY_AFTER_SECONDS, Answer, IncomingRequest, decide_wait, safe_return_path
+from heartbeat.domain.visitors import (
+    RETRY_AFTER_SECONDS,
+    Answer,
+    IncomingRequest,
+    decide_wait,
+    retry_phase,
+    safe_return_path,
+)
 from heartbeat.http import accepts_html, header, json_response, query_string
 from heartbeat.observability import count, logger, now
 from heartbeat.pages.render import PageView, content_security_policy, render_waiting_page
@@ -47,10 +55,13 @@ def answer_for_the_service(app: ALBResolver) -> Response[str]:
     if decision.not_a_visitor is not None:
         logger.info("not a visitor; nothing woken", reason=decision.not_a_visitor, path=path, method=method)
         count("NonVisitorRequests")
+        # Reads only: anything else from a non-visitor while awake is not processed, so it gets the 503 below.
+        if method in {"GET", "HEAD"} and retry_phase(state, wake.read_desired_count(settings)) is Phase.AWAKE:
+            return _awake_for_a_non_visitor(settings, decision.answer)
     if decision.wants_wake:
         count("WakeRequests")
     if decision.send_wake:
-        wake.send(settings, "visitor", f"{method} {path}")
+        wake.send(settings, state, "visitor", f"{method} {path}")
 
     headers = {
         "Retry-After": str(RETRY_AFTER_SECONDS),
@@ -91,6 +102,20 @@ def answer_for_the_service(app: ALBResolver) -> Response[str]:
     if decision.phase is Phase.FAILED and failure:
         payload["failureReason"] = failure
     return json_response(503, payload, headers)
+
+
+def _awake_for_a_non_visitor(settings: Settings, answer: Answer) -> Response[str]:
+    """A monitor or crawler while the service is awake: it is up (an uptime check passes), but the request
+    went to Warmkeeper instead of the service, so it keeps nothing awake."""
+    headers = {"Cache-Control": "no-store", paths.STATE_HEADER: Phase.AWAKE.value}
+    if answer is Answer.EMPTY:
+        return Response(status_code=200, body="", headers=headers)
+    payload = {
+        "state": Phase.AWAKE.value,
+        "message": f"{settings.display_name} is up; monitor and crawler requests are answered by Warmkeeper "
+        "and do not count as activity",
+    }
+    return json_response(200, payload, headers)
 
 
 def _message(settings: Settings, phase: Phase) -> str:
