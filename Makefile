@@ -14,7 +14,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
-$(STAMP): requirements-dev.txt src/warmkeeper/requirements.txt src/heartbeat/requirements.txt scripts/venv.sh
+$(STAMP): pyproject.toml requirements-dev.txt src/warmkeeper/requirements.txt src/heartbeat/requirements.txt scripts/venv.sh
 	scripts/venv.sh $(VENV)
 	@touch $@
 
