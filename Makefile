@@ -66,5 +66,8 @@ demo-containers: $(STAMP) lambda-image ## the same, with the functions in contai
 bench: $(STAMP) ## benchmarks: print the tables
 	python -m bench
 
+docs: $(STAMP) ## rewrite the generated figures in README.md and docs/ from the benchmarks
+	python -m bench._docs
+
 clean: ## remove build output (keeps the virtual environment)
 	rm -rf .aws-sam build artifacts
