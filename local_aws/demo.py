@@ -12,6 +12,7 @@ import sys
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -55,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def keep_running(local: LocalAws, out: TextIO, poll_seconds: float = 1.0) -> None:
+def keep_running(
+    local: LocalAws, out: TextIO, poll_seconds: float = 1.0, sleep: Callable[[float], None] = time.sleep
+) -> None:
     """Leaves the local stack up for other tools (``warmkeeper``, ``sam local invoke``, boto3) until Ctrl-C.
 
     Events they put reach the functions: the local EventBridge is settled every ``poll_seconds``."""
@@ -70,7 +73,7 @@ def keep_running(local: LocalAws, out: TextIO, poll_seconds: float = 1.0) -> Non
     try:
         while True:
             local.bus.settle()
-            time.sleep(poll_seconds)
+            sleep(poll_seconds)
     except KeyboardInterrupt:
         out.write("stopping the local stack\n")
 

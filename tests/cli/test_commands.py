@@ -6,6 +6,7 @@ previous one left, as the demo's steps do; with pytest-xdist they stay together 
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+from local_aws import demo
 from local_aws.runtime import LocalAws
 from tests.cli.conftest import Cli
 from warmkeeper_cli import aws
@@ -254,3 +256,22 @@ def test_refused_event(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     result = cli("unpin --stack warmkeeper")
     assert result.code == 5
     assert "EventBridge refused the 'Unpin Requested' event: InternalFailure: try later" in result.err
+
+
+def test_demo_keep_leaves_the_stack_up_and_delivers_events(cli: Cli, local: LocalAws) -> None:
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        if naps:
+            raise KeyboardInterrupt  # the user's Ctrl-C, after one round of an operator's command
+        naps.append(seconds)
+        assert cli("pin --stack warmkeeper --for 1h", settle=False).code == 0
+
+    out = io.StringIO()
+    demo.keep_running(local, out, sleep=nap)
+    printed = out.getvalue()
+    assert f"stays up at {local.stack.endpoint.url} until Ctrl-C" in printed
+    assert f"export AWS_ENDPOINT_URL={local.stack.endpoint.url}" in printed
+    assert printed.endswith("stopping the local stack\n")
+    assert "pinnedUntil" in _status(cli)["record"], "the pin put while kept up reached the controller"
+    assert cli("unpin --stack warmkeeper").code == 0

@@ -112,3 +112,21 @@ def test_sam_deploy_command_repeats_samconfig_and_records_the_previous_tag() -> 
         "--tags", "team=web", "warmkeeper:image-tag=abc123", "warmkeeper:previous-image-tag=old",
         "--no-fail-on-empty-changeset",
     ]  # fmt: skip
+
+
+def test_sam_deploy_command_for_ci() -> None:
+    command = sam_deploy_command(
+        sam="sam",
+        config_env="production",
+        config_file=Path("samconfig.toml"),
+        image_tag="v1.2.0",
+        previous_tag=None,
+        samconfig_overrides={},
+        extra_overrides={},
+        samconfig_tags={},
+        no_confirm=True,
+        role_arn="arn:aws:iam::123456789012:role/cfn",
+    )
+    assert command[4:6] == ["--config-file", "samconfig.toml"]
+    assert "warmkeeper:previous-image-tag" not in " ".join(command)
+    assert command[-3:] == ["--no-confirm-changeset", "--role-arn", "arn:aws:iam::123456789012:role/cfn"]
