@@ -70,7 +70,7 @@ def _update_status(endpoint: LocalEndpoint) -> str:
 
 
 def test_updating_a_function_that_uses_a_layer(endpoint: LocalEndpoint) -> None:
-    assert samdeploy.installed() == ["layer_function_update"]
+    assert samdeploy.installed() == list(samdeploy.BRIDGES)
     assert _update_status(endpoint) == "UPDATE_COMPLETE"
     samdeploy.release()
     try:
@@ -78,3 +78,56 @@ def test_updating_a_function_that_uses_a_layer(endpoint: LocalEndpoint) -> None:
     finally:
         samdeploy.install()
     assert _update_status(endpoint) == "UPDATE_COMPLETE"
+
+
+def _change_set_stack(endpoint: LocalEndpoint, template: dict[str, Any]) -> dict[str, Any]:
+    """Creates a stack the way `sam deploy` does (a CREATE change set, then its execution); returns the stack."""
+    name = "c" + uuid.uuid4().hex[:6]
+    cloudformation = endpoint.client("cloudformation")
+    change_set = cloudformation.create_change_set(
+        StackName=name, ChangeSetName="one", ChangeSetType="CREATE", TemplateBody=json.dumps(template)
+    )
+    cloudformation.execute_change_set(ChangeSetName=change_set["Id"])
+    stack: dict[str, Any] = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    stack["resourceTypes"] = sorted(
+        r.get("ResourceType", "") for r in cloudformation.describe_stack_resources(StackName=name)["StackResources"]
+    )
+    return stack
+
+
+def _without(bridge: str, endpoint: LocalEndpoint, template: dict[str, Any]) -> dict[str, Any]:
+    samdeploy.release()
+    try:
+        patched = samdeploy.BRIDGES.copy()
+        samdeploy.BRIDGES.pop(bridge)
+        samdeploy.install()
+        try:
+            return _change_set_stack(endpoint, template)
+        finally:
+            samdeploy.release()
+            samdeploy.BRIDGES.clear()
+            samdeploy.BRIDGES.update(patched)
+    finally:
+        samdeploy.install()
+
+
+QUEUE_WITH_OUTPUT = {
+    "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+    "Outputs": {"QueueUrl": {"Value": {"Ref": "Queue"}}},
+}
+SAM_TABLE = {
+    "Transform": "AWS::Serverless-2016-10-31",
+    "Resources": {"Table": {"Type": "AWS::Serverless::SimpleTable"}},
+}
+
+
+def test_outputs_after_a_change_set(endpoint: LocalEndpoint) -> None:
+    assert "Outputs" not in _without("outputs_after_change_set", endpoint, QUEUE_WITH_OUTPUT)
+    outputs = _change_set_stack(endpoint, QUEUE_WITH_OUTPUT)["Outputs"]
+    assert [o["OutputKey"] for o in outputs] == ["QueueUrl"]
+    assert outputs[0]["OutputValue"].startswith("http")
+
+
+def test_the_serverless_transform_in_a_change_set(endpoint: LocalEndpoint) -> None:
+    assert "AWS::DynamoDB::Table" not in _without("serverless_transform", endpoint, SAM_TABLE)["resourceTypes"]
+    assert _change_set_stack(endpoint, SAM_TABLE)["resourceTypes"] == ["AWS::DynamoDB::Table"]
