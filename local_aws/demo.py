@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -59,10 +60,37 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--verbose", action="store_true", help="also show reconcile ticks that changed nothing, and stack traces"
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="after the steps, keep the local stack up (its endpoint printed) until Ctrl-C, delivering events",
+    )
     return parser
 
 
 SCENARIOS = ("lifecycle", "shared-alb")
+
+
+def keep_running(
+    local: LocalAws, out: TextIO, poll_seconds: float = 1.0, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Leaves the local stack up for other tools (``warmkeeper``, ``sam local invoke``, boto3) until Ctrl-C.
+
+    Events they put reach the functions: the local EventBridge is settled every ``poll_seconds``."""
+    url = local.stack.endpoint.url
+    out.write(
+        f"\nThe local stack {local.stack.name} stays up at {url} until Ctrl-C. In another terminal:\n"
+        f"  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+        f"AWS_DEFAULT_REGION={local.stack.endpoint.region}\n"
+        f"  .venv/bin/warmkeeper status --stack {local.stack.name}\n"
+    )
+    out.flush()
+    try:
+        while True:
+            local.bus.settle()
+            sleep(poll_seconds)
+    except KeyboardInterrupt:
+        out.write("stopping the local stack\n")
 
 
 def _bad_option(arguments: argparse.Namespace) -> str | None:
@@ -91,6 +119,8 @@ def _lifecycle(
         timeline.local = local
         out.write(f"Local AWS endpoint: {local.stack.endpoint.url}\n")
         Scenario(local, timeline, arguments.idle_minutes).run()
+        if arguments.keep:
+            keep_running(local, out)
         return local.functions.invocations, local.functions.mode
 
 

@@ -23,7 +23,7 @@ import boto3
 from botocore.config import Config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from local_aws import bridges
+from local_aws import bridges, samdeploy
 
 logger = logging.getLogger(__name__)
 
@@ -131,12 +131,14 @@ class LocalEndpoint:
             raise EndpointError("the local AWS endpoint is already running")
         # Bridges must be in moto's model registry before the first stack is created.
         bridges.install()
+        samdeploy.install()
         # One access-log line per AWS call would drown the demo's timeline.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = _TrackingMotoServer(self.host, self.port)
         try:
             server.start()
         except BaseException:
+            samdeploy.release()
             bridges.release()
             raise
         self._server = server
@@ -153,6 +155,7 @@ class LocalEndpoint:
             try:
                 server.stop()
             finally:
+                samdeploy.release()
                 bridges.release()
 
     def __enter__(self) -> Self:

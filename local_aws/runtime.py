@@ -19,6 +19,7 @@ from local_aws.cloudwatch import AlarmEvaluator, Evaluation, publish_emf, publis
 from local_aws.endpoint import DOCKER_BRIDGE_GATEWAY, LOOPBACK, LocalEndpoint
 from local_aws.eventbus import Delivery, EventBus
 from local_aws.functions import Functions, Invocation, functions_for
+from local_aws.logs import log_groups, publish_logs
 from local_aws.simulate import EcsSimulator, StandInApp
 from local_aws.stack import STACK_NAME, TEMPLATE, LocalFunction, LocalStack, deploy
 
@@ -31,6 +32,8 @@ class _PublishingFunctions:
     endpoint: LocalEndpoint
     clock: Clock
     invocations: list[Invocation] = field(default_factory=list)
+    # Function name -> its log group; each invocation's log lines go there, as Lambda sends them.
+    log_groups: dict[str, str] = field(default_factory=dict)
 
     @property
     def mode(self) -> str:
@@ -39,6 +42,8 @@ class _PublishingFunctions:
     def invoke(self, function: LocalFunction, event: Mapping[str, Any]) -> Invocation:
         invocation = self.inner.invoke(function, event)
         publish_emf(self.endpoint, invocation.emf, self.clock.now())
+        if function.name in self.log_groups:
+            publish_logs(self.endpoint, self.log_groups[function.name], function, invocation.logs, self.clock.now())
         self.invocations.append(invocation)
         return invocation
 
@@ -115,7 +120,9 @@ class LocalAws:
             overrides=self.overrides,
             network=self.network,
         )
-        self.functions = _PublishingFunctions(functions_for(self.stack, self.containers), endpoint, self.clock)
+        self.functions = _PublishingFunctions(
+            functions_for(self.stack, self.containers), endpoint, self.clock, log_groups=log_groups(self.stack)
+        )
         self.bus = EventBus(self.stack, self.functions, self.clock, self.on_delivery)
         self.bus.start()
         self.alarms = AlarmEvaluator(endpoint, self.stack.alarm_names())

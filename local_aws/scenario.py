@@ -14,7 +14,9 @@ than through the wake deadline.
 
 from __future__ import annotations
 
+import io
 import json
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,8 +25,10 @@ from typing import Any, TextIO
 
 from local_aws.alb import HttpResponse
 from local_aws.cloudwatch import Evaluation
+from local_aws.endpoint import scoped_environment
 from local_aws.eventbus import Delivery
 from local_aws.runtime import LocalAws, Observed
+from warmkeeper_cli.main import Runtime, main
 
 BROWSER = {"accept": "text/html,application/xhtml+xml", "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}
 API_CLIENT = {"accept": "application/json", "user-agent": "curl/8.5.0"}
@@ -236,6 +240,17 @@ class Scenario:
         self.timeline.note(f"PutEvents: {detail_type} ({json.dumps(detail)})")
         self.local.bus.settle()
 
+    def operator(self, arguments: str) -> None:
+        """An operator's ``warmkeeper`` command against the local endpoint, as typed in a terminal."""
+        out, err = io.StringIO(), io.StringIO()
+        with scoped_environment(self.local.stack.endpoint.function_environment()):
+            code = main(shlex.split(arguments), Runtime(out=out, err=err))
+        self.timeline.note(f"$ warmkeeper {arguments}")
+        for line in (out.getvalue() + err.getvalue()).splitlines():
+            self.timeline.note(f"  {line}")
+        self.expect(f"`warmkeeper {arguments.split(maxsplit=1)[0]}` succeeds", code == 0, f"exit status {code}")
+        self.local.bus.settle()
+
     # ------------------------------------------------------------------ the steps
 
     def created(self) -> None:
@@ -349,7 +364,7 @@ class Scenario:
 
     def pin(self) -> None:
         until = self.local.clock.now() + timedelta(hours=2)
-        self.put_request("Pin Requested", "operator", until=until.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        self.operator(f"pin --stack {self.local.stack.name} --until {until:%Y-%m-%dT%H:%M:%SZ} --requested-by operator")
         observed = self.observe()
         self.expect("the pin recorded", "pinnedUntil" in observed.state, observed.state)
         skipped_before = self._metric_total("SleepsSkipped")
@@ -377,7 +392,7 @@ class Scenario:
         return float(sum(point["Sum"] for point in answer["Datapoints"]))
 
     def unpin(self) -> None:
-        self.put_request("Unpin Requested", "operator")
+        self.operator(f"unpin --stack {self.local.stack.name} --requested-by operator")
         reconcile = int(self.local.stack.parameters.get("ReconcileMinutes", "1"))
         self.minutes(reconcile, "until the next reconcile")
         observed = self.observe()

@@ -15,4 +15,6 @@ fi
 [ -x "$venv/bin/python3.13" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet -r requirements-dev.txt
+# The `warmkeeper` CLI, editable and without dependencies: the pins above already satisfy them.
+"$venv/bin/python" -m pip install --quiet --no-deps -e "$(dirname "$0")/.."
 echo "virtual environment ready: $venv ($("$venv/bin/python" --version))"

@@ -1,0 +1,101 @@
+"""``python -m bench._docs [--check]``: rewrite the figures in README.md and docs/ from the benchmarks.
+
+A generated block sits between ``<!-- generated: NAME -->`` and ``<!-- /generated -->``; NAME is one of
+:data:`GENERATORS`. ``make docs`` rewrites every block; ``--check`` (the test) exits 1 naming the stale files.
+The benchmarks are deterministic where they feed the docs (prices and template counts, call sequences); timings
+stay out of the docs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_BLOCK = re.compile(r"(<!-- generated: (?P<name>[a-z -]+) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.S)
+
+
+def _cost() -> str:
+    from bench import cost  # noqa: PLC0415 - imported only when its block is generated
+
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        cost.main()
+    return "```text\n" + output.getvalue().strip("\n") + "\n```\n"
+
+
+def _cost_line() -> str:
+    from bench import cost  # noqa: PLC0415
+
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        cost.main()
+    total = next(
+        (line.split()[-1] for line in output.getvalue().splitlines() if line.startswith("total while asleep")), "?"
+    )
+    return f"Asleep, a stack costs about **${total} a month** (us-east-1), nearly all of it the load balancer.\n"
+
+
+def _controller_calls() -> str:
+    from bench import controller  # noqa: PLC0415
+
+    os.environ.update(controller._ENV)
+    for path in reversed(controller.PATHS):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    rows = controller._decisions()
+    lines = ["| decision | outcome | calls | in order |", "| --- | --- | ---: | --- |"]
+    lines += [
+        f"| {label} | {outcome} | {count} | {sequence} |" for label, outcome, _t, count, _c, _ms, sequence in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
+GENERATORS: dict[str, Callable[[], str]] = {
+    "bench cost": _cost,
+    "bench cost-line": _cost_line,
+    "bench controller-calls": _controller_calls,
+}
+
+
+def documents() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def regenerate(text: str, cache: dict[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match["name"].strip()
+        if name not in GENERATORS:
+            raise SystemExit(f"unknown generated block {name!r}; known: {sorted(GENERATORS)}")
+        if name not in cache:
+            cache[name] = GENERATORS[name]()
+        return match.group(1) + cache[name] + match.group(4)
+
+    return _BLOCK.sub(replace, text)
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    cache: dict[str, str] = {}
+    stale = []
+    for path in documents():
+        text = path.read_text(encoding="utf-8")
+        new = regenerate(text, cache)
+        if new != text:
+            stale.append(path.relative_to(ROOT))
+            if not check:
+                path.write_text(new, encoding="utf-8")
+    if check and stale:
+        print(f"stale generated figures in {', '.join(map(str, stale))}: run `make docs`")
+        return 1
+    print(f"{'stale' if check else 'rewrote'}: {', '.join(map(str, stale)) or 'nothing'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
