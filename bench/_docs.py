@@ -35,10 +35,18 @@ def _cost_line() -> str:
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         cost.main()
-    total = next(
-        (line.split()[-1] for line in output.getvalue().splitlines() if line.startswith("total while asleep")), "?"
+    lines = output.getvalue().splitlines()
+    full = next(line.split("$")[-1].removesuffix("/month") for line in lines if line.startswith("full stack, asleep"))
+    extra = next(
+        line.split("$")[-1].removesuffix("/month")
+        for line in lines
+        if line.startswith("extra service on a shared ALB, asleep")
     )
-    return f"Asleep, a stack costs about **${total} a month** (us-east-1), nearly all of it the load balancer.\n"
+    return (
+        f"Asleep, a full stack costs about **${full} a month** (us-east-1), nearly all of it its own load balancer "
+        f"and its public IPv4 addresses; each extra service attached to a shared load balancer about **${extra} a "
+        "month** ([own-service.md](docs/own-service.md)).\n"
+    )
 
 
 def _controller_calls() -> str:

@@ -65,7 +65,9 @@ def _scenarios(account: Any) -> list[tuple[str, str, str, Callable[[], None]]]:
 
         return arrange
 
-    def asleep(state: dict[str, Any] | None = None, healthy: bool = False) -> Callable[[], None]:
+    def asleep(
+        state: dict[str, Any] | None = None, healthy: bool = False, wake_alarm: str = "OK"
+    ) -> Callable[[], None]:
         def arrange() -> None:
             account.set_desired_count(1 if state and "wakeStartedAt" in state else 0)
             account.set_weights(0, 1)
@@ -74,7 +76,8 @@ def _scenarios(account: Any) -> list[tuple[str, str, str, Callable[[], None]]]:
                 account.simulate_task_healthy()
             account.simulate_deployment("COMPLETED")
             account.set_alarm("warmkeeper-idle", "ALARM")
-            account.set_alarm("warmkeeper-wake", "OK")
+            # The controller re-reads the wake alarm before acting on its ALARM event.
+            account.set_alarm("warmkeeper-wake", wake_alarm)
             account.put_state(state or {})
 
         return arrange
@@ -101,12 +104,17 @@ def _scenarios(account: Any) -> list[tuple[str, str, str, Callable[[], None]]]:
         ),
         ("manual sleep", "sleep", "sleep-requested", awake()),
         ("wake (asleep)", "wake", "wake-requested", asleep()),
-        ("wake backstop alarm (asleep)", "wake", "wake-alarm-to-alarm", asleep()),
+        ("wake backstop alarm (asleep)", "wake", "wake-alarm-to-alarm", asleep(wake_alarm="ALARM")),
         ("wake repeated while waking", "", "wake-requested", asleep(waking)),
         ("ready (steady state, healthy target)", "ready", "service-steady-state", asleep(waking, healthy=True)),
         ("steady state, no wake under way", "", "service-steady-state", awake()),
         ("wake failure (task start impaired)", "", "service-task-start-impaired", asleep(waking)),
-        ("wake backstop, failure < 5 min old (no retry)", "", "wake-alarm-to-alarm", asleep(failed)),
+        (
+            "wake backstop, failure < 5 min old (no retry)",
+            "",
+            "wake-alarm-to-alarm",
+            asleep(failed, wake_alarm="ALARM"),
+        ),
         ("wake requested, failure: retried", "", "wake-requested", asleep(failed)),
         ("stopped task, awake, a target still healthy", "", "task-stopped", awake()),
         ("pin (awake)", "", "pin-requested", awake()),
@@ -144,7 +152,8 @@ def _decisions() -> list[tuple[str, str, str, int, int, float, str]]:
         for client in (clients.ecs, clients.elbv2, clients.cloudwatch, clients.ssm):
             client.meta.events.register("before-call", record)
         for label, target, fixture, arrange in _scenarios(account):
-            event = load_event(fixture)
+            # Delivered now, as EventBridge would: the fixture's own time is past, and stale requests wake nothing.
+            event = load_event(fixture) | {"time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
             durations: list[float] = []
             counts: set[int] = set()
             outcome = ""

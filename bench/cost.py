@@ -185,7 +185,7 @@ def idle_lines(template: Template, parameters: dict[str, str]) -> list[Line]:
             )
         )
     if not balancers:
-        lines.append(Line("Shared ALB", 0.0, "paid once by its owner; two rules of this stack on its listener"))
+        lines.append(Line("Shared ALB", 0.0, "paid once by its owner; three rules of this stack on its listener"))
     if _resources(template, "AWS::ECS::Service"):
         lines.append(Line("Fargate while asleep", 0.0, "zero tasks"))
     alarm_metrics = 0
