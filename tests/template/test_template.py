@@ -1,4 +1,4 @@
-"""What template.yaml must hold for scale-to-zero to be safe (DESIGN.md, "AWS facts that shape the template")."""
+"""What template.yaml must hold for scale-to-zero to be safe (the AWS facts in docs/design.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A hypothesis state machine of the controller in a moving world, checking DESIGN.md's four invariants.
+"""A hypothesis state machine of the controller in a moving world, checking the four invariants of docs/design.md.
 
 The world: visitors (on ECS they are activity; on the waker they ask for a wake and feed the backstop
 alarm), heartbeats, operators (pin, unpin, sleep, scaling by hand), deployments that complete or fail,
@@ -70,7 +70,7 @@ IDLE, WAKE = "warmkeeper-idle", "warmkeeper-wake"
 TASK_START = timedelta(minutes=1)
 WAKER_HIT_WINDOW = timedelta(minutes=3)
 MAX_CALLS = 9  # reconcile: five reads and at most four writes
-# CloudWatch sees a minute's activity 1 to 4 minutes late (DESIGN.md); the model uses a lag inside the
+# CloudWatch sees a minute's activity 1 to 4 minutes late (field reports); the model uses a lag inside the
 # controller's own assumption (ALARM_EVALUATION_LAG), so an alarm still in ALARM right after a wake, with
 # the visitor who woke it already there, happens here as it does in AWS.
 CLOUDWATCH_LAG = timedelta(minutes=2)

@@ -115,13 +115,13 @@ class Context:
         states = self.aws.target_states(outputs["EcsTargetGroupArn"])
         # A Warmkeeper-owned listener rule carries the traffic when the stack says so; else the listener's
         # default action does. Reading the output keeps this right before and after that change.
-        if outputs.get("TrafficRuleArn"):
-            actions, source = self.aws.rule_actions(outputs["TrafficRuleArn"]), "listener rule"
+        if outputs.get("RouteRuleArn"):
+            actions, source = self.aws.rule_actions(outputs["RouteRuleArn"]), "listener rule"
         elif outputs.get("ListenerArn"):
             actions, source = self.aws.listener_actions(outputs["ListenerArn"]), "listener's default action"
         else:
             raise CliError(
-                f"stack {stack.name} has neither a TrafficRuleArn nor a ListenerArn output", Exit.UNKNOWN_STACK
+                f"stack {stack.name} has neither a RouteRuleArn nor a ListenerArn output", Exit.UNKNOWN_STACK
             )
         raw = self.aws.parameter(outputs["StateParameterName"])
         notes: list[str] = []

@@ -157,7 +157,7 @@ def parse_state(raw: str | None) -> ControllerState:
 
 
 def derive_phase(state: ControllerState, desired_count: int) -> Phase:
-    """The lifecycle phase of DESIGN.md's table from the controller's record and the service's desiredCount.
+    """The lifecycle phase (docs/design.md's table) from the controller's record and the service's desiredCount.
 
     A recorded failure wins (the waiting page must say so until a retry starts); then a wake under way;
     then desiredCount tells asleep from awake.

@@ -4,7 +4,7 @@
 for one step at a time, cheapest and most decisive first, so a skipped sleep or a repeated wake request
 costs one or two reads instead of describing everything.
 
-Action order is part of the decision and is the safe one (DESIGN.md):
+Action order is part of the decision and is the safe one (docs/design.md):
 - sleep: traffic to the waker, then desiredCount 0;
 - wake: record the wake, then desiredCount up (a lost record would let a stale idle event sleep the
   service inside its minimum awake time); traffic goes back to ECS only once a target is healthy;
