@@ -69,7 +69,7 @@ def test_two_attached_stacks_share_one_listener_and_never_touch_each_other(endpo
         assert a.deleted
         elbv2 = endpoint.client("elbv2")
         rules = ordered_rules(elbv2.describe_rules(ListenerArn=shared.infra.listener_arn)["Rules"])
-        assert [r["Priority"] for r in rules] == ["1", "20", "22", "100", "200", "900", "default"]
+        assert [r["Priority"] for r in rules] == ["1", "20", "21", "22", "100", "200", "900", "default"]
         default: dict[str, Any] = rules[-1]["Actions"][0]
         assert default["FixedResponseConfig"]["MessageBody"] == user_infra.NOT_FOUND_BODY
         b_route = next(r for r in rules if r["Priority"] == "22")

@@ -298,6 +298,9 @@ def test_the_mode_lint_fails_on_a_template_broken_on_purpose(tmp_path: Path) -> 
     # The weighted rule naming the stack's own HTTP listener in every mode: on a shared listener there is none.
     text = TEMPLATE.read_text()
     owned = (
+        "  ServiceRouteRule:\n"
+        "    Type: AWS::ElasticLoadBalancingV2::ListenerRule\n"
+        "    Properties:\n"
         "      ListenerArn: !If\n"
         "        - AttachesListener\n"
         "        - !Ref ExistingListenerArn\n"
@@ -305,7 +308,11 @@ def test_the_mode_lint_fails_on_a_template_broken_on_purpose(tmp_path: Path) -> 
         "      Priority: !Select\n"
     )
     assert text.count(owned) == 1
-    broken = text.replace(owned, "      ListenerArn: !Ref HttpListener\n      Priority: !Select\n")
+    broken = text.replace(
+        owned,
+        "  ServiceRouteRule:\n    Type: AWS::ElasticLoadBalancingV2::ListenerRule\n    Properties:\n"
+        "      ListenerArn: !Ref HttpListener\n      Priority: !Select\n",
+    )
     result = _cfn_lint(_copy_for(SHARED_LISTENER, tmp_path, broken))
     assert result.returncode != 0
     assert "HttpListener" in result.stdout

@@ -33,10 +33,21 @@ def test_the_http_face_may_put_only_wake_requested_events(raw: Template) -> None
 
 def test_monitors_and_crawlers_go_to_the_http_face_in_every_state(raw: Template) -> None:
     rule = raw["Resources"]["NonVisitorRule"]["Properties"]
-    # After /_warmkeeper/* (priority 1), before any rule forwarding user traffic.
-    assert rule["Priority"] == 2
+    # RulePriority + 1: after /_warmkeeper/* (RulePriority), before the weighted rule forwarding user traffic.
+    assert rule["Priority"] == {
+        "Fn::Select": [
+            {"Ref": "RulePriority"},
+            {"Fn::Split": [",", {"Fn::FindInMap": ["RulePriorities", "Offsets", "PlusOne"]}]},
+        ]
+    }
     assert rule["ListenerArn"] == raw["Resources"]["WarmkeeperPathRule"]["Properties"]["ListenerArn"]
-    condition, methods = rule["Conditions"]
+    # Scoped to the stack's host names when it has some, like its other rules.
+    branch, with_hosts, without_hosts = rule["Conditions"]["Fn::If"]
+    assert branch == "HasHostNames"
+    host, *rest = with_hosts
+    assert host == {"Field": "host-header", "HostHeaderConfig": {"Values": {"Fn::Split": [",", {"Ref": "HostNames"}]}}}
+    assert rest == without_hosts
+    condition, methods = without_hosts
     # Reads only: a webhook POSTed by an agent called "...bot" must still reach the service.
     assert methods == {"Field": "http-request-method", "HttpRequestMethodConfig": {"Values": ["GET", "HEAD"]}}
     assert condition["Field"] == "http-header"

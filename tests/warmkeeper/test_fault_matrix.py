@@ -166,8 +166,8 @@ def test_the_matrix_covers_every_kind_of_call() -> None:
         "ecs:DescribeServices",
         "ecs:UpdateService",
         "cloudwatch:DescribeAlarms",
-        "elbv2:DescribeListeners",
-        "elbv2:ModifyListener",
+        "elbv2:DescribeRules",
+        "elbv2:ModifyRule",
         "elbv2:DescribeTargetHealth",
     }
     assert len(MATRIX) >= 50
