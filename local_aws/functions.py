@@ -12,11 +12,12 @@ import contextlib
 import importlib
 import io
 import json
+import logging
 import sys
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -98,6 +99,26 @@ class _Capture(io.StringIO):
 _CAPTURE = _Capture()
 
 
+@contextlib.contextmanager
+def _logger_streams(service: str | None, stream: io.StringIO) -> Iterator[None]:
+    """Points the function's Powertools logger at ``stream`` for one invocation, then gives it back.
+
+    The logger keeps the stdout of whoever created it first; in a test process that may be another test's
+    capture, and the invocation's log lines would go there instead of into the local log groups."""
+    handlers = (
+        [h for h in logging.getLogger(service).handlers if isinstance(h, logging.StreamHandler)] if service else []
+    )
+    # Assigned, not setStream(): that flushes the old stream, which may be a test's capture closed since.
+    saved = [h.stream for h in handlers]
+    for handler in handlers:
+        handler.stream = stream
+    try:
+        yield
+    finally:
+        for handler, previous in zip(handlers, saved, strict=True):
+            handler.stream = previous
+
+
 @dataclass
 class InProcessFunctions:
     """Imports each handler in this process with the function's environment around every invocation."""
@@ -150,7 +171,11 @@ class InProcessFunctions:
         started = time.monotonic()
         payload: Any = None
         error: str | None = None
-        with scoped_environment(self._environment(function)), contextlib.redirect_stdout(stream):
+        with (
+            scoped_environment(self._environment(function)),
+            contextlib.redirect_stdout(stream),
+            _logger_streams(function.environment.get("POWERTOOLS_SERVICE_NAME"), stream),
+        ):
             try:
                 handler = self._handlers.get(function.logical_id)
                 if handler is None:

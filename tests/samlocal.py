@@ -199,7 +199,7 @@ class Invocation:
 
 
 @contextlib.contextmanager
-def _locked(exclusive: bool) -> Iterator[None]:
+def sam_build_lock(exclusive: bool) -> Iterator[None]:
     _LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
     with _LOCK_FILE.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
@@ -334,7 +334,7 @@ class SamLocal:
                 "--parallel",
             ]
             started = time.monotonic()
-            with _locked(exclusive=True):
+            with sam_build_lock(exclusive=True):
                 completed = subprocess.run(  # noqa: S603 - fixed command, no shell
                     command,
                     capture_output=True,
@@ -388,7 +388,7 @@ class SamLocal:
             env_file.write_text(json.dumps({function: function_env}))
             command += ["--env-vars", str(env_file)]
             started = time.monotonic()
-            with _locked(exclusive=False):
+            with sam_build_lock(exclusive=False):
                 completed = subprocess.run(  # noqa: S603 - fixed command, no shell
                     command,
                     capture_output=True,

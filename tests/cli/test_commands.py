@@ -45,7 +45,7 @@ def test_status_table_of_the_awake_stack(cli: Cli) -> None:
     assert lines["phase"].strip() == "AWAKE"
     assert "desired 1, running 1" in lines["tasks"]
     assert lines["healthy targets"].strip() == "1 of 1 registered"
-    assert lines["traffic"].strip().startswith("service (ecs=1 waker=0 on the listener's default action)")
+    assert lines["traffic"].strip().startswith("service (ecs=1 waker=0 on the listener rule)")
     assert lines["pin"].strip() == "none"
 
 

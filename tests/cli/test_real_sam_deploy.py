@@ -16,6 +16,7 @@ import pytest
 
 from local_aws.endpoint import LocalEndpoint
 from local_aws.stack import create_network
+from tests.samlocal import sam_build_lock
 from warmkeeper_cli.main import Runtime, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +29,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning:
 def built() -> Path:
     """`sam build` of template.yaml (cached: a second build of unchanged code takes seconds)."""
     environment = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
-    result = subprocess.run(  # noqa: S603 - the SAM CLI of the virtual environment
-        [str(ROOT / ".venv" / "bin" / "sam"), "build", "--cached", "--parallel"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    # The sam local invoke tests build and read the same .aws-sam folder on other workers.
+    with sam_build_lock(exclusive=True):
+        result = subprocess.run(  # noqa: S603 - the SAM CLI of the virtual environment
+            [str(ROOT / ".venv" / "bin" / "sam"), "build", "--cached", "--parallel"],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return BUILT
 
@@ -73,21 +76,22 @@ def test_sam_deploy_creates_the_stack(
     for tag in ("v1",):
         out, err = io.StringIO(), io.StringIO()
         started = time.monotonic()
-        code = main(
-            [
-                "deploy",
-                "--config-env",
-                "local",
-                "--config-file",
-                str(samconfig),
-                "--tag",
-                tag,
-                "--no-confirm",
-                "--parameter-overrides",
-                *network_overrides.split(),
-            ],
-            Runtime(out=out, err=err),
-        )
+        with sam_build_lock(exclusive=False):  # sam deploy packages the built folder
+            code = main(
+                [
+                    "deploy",
+                    "--config-env",
+                    "local",
+                    "--config-file",
+                    str(samconfig),
+                    "--tag",
+                    tag,
+                    "--no-confirm",
+                    "--parameter-overrides",
+                    *network_overrides.split(),
+                ],
+                Runtime(out=out, err=err),
+            )
         seconds.append(time.monotonic() - started)
         assert code == 0, out.getvalue() + err.getvalue()
         assert out.getvalue().splitlines()[-1] == f"deployed: warmkeeper ImageTag={tag}"
