@@ -319,7 +319,9 @@ class SamLocal:
         """``sam build --cached`` once per process; returns the seconds it took (0 when already built)."""
         assert self.build_dir is not None
         with _process_lock:
-            if self.build_seconds is not None and not force:
+            # Another test of this checkout (the real sam deploy) may have rebuilt the folder since, which
+            # removes the local template: build again then.
+            if self.build_seconds is not None and not force and self.local_template.is_file():
                 return 0.0
             command = [
                 _sam_command(),
