@@ -391,6 +391,10 @@ class SamLocal:
             command += ["--env-vars", str(env_file)]
             started = time.monotonic()
             with sam_build_lock(exclusive=False):
+                # Another test's `sam build` of this checkout (the real sam deploy) rewrites the folder and
+                # drops the local template: the same build, so write it again from what is there.
+                if not self.local_template.is_file():
+                    self._write_local_template()
                 completed = subprocess.run(  # noqa: S603 - fixed command, no shell
                     command,
                     capture_output=True,
