@@ -37,9 +37,7 @@ def test_every_resource_of_the_template_exists_locally(local: LocalAws) -> None:
     # moto gives permissions, layer versions and security group ingress rules no physical id: they are
     # checked through their APIs.
     permissions = {
-        name
-        for name, r in resources.items()
-        if r["Type"] == "AWS::Lambda::Permission" and name not in conditions_false
+        name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Permission" and name not in conditions_false
     }
     layers = {name for name, r in resources.items() if r["Type"] == "AWS::Lambda::LayerVersion"}
     ingress = {
