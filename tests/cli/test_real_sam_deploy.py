@@ -1,7 +1,6 @@
 """The users' real deploy path against the local endpoint: `sam build`, then `warmkeeper deploy`, which runs the
 real `sam deploy` (samconfig environment, --parameter-overrides for the local network, resolve_s3) and creates the
-stack, bridged by local_aws.samdeploy. Not yet: the second deploy (an update with a new image tag) still stops in
-moto (a conditional resource, then a target group missing during the update); the in-process path covers updates."""
+stack, then a second `warmkeeper deploy` with a new image tag, which updates it; bridged by local_aws.samdeploy."""
 
 from __future__ import annotations
 
@@ -51,7 +50,7 @@ def endpoint() -> Iterator[LocalEndpoint]:
         yield running
 
 
-def test_sam_deploy_creates_the_stack(
+def test_sam_deploy_creates_then_updates_the_stack(
     built: Path, endpoint: LocalEndpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert built.is_file()
@@ -73,7 +72,7 @@ def test_sam_deploy_creates_the_stack(
     )
     network_overrides = f"VpcId={network['VpcId']} AlbSubnetIds={subnets} TaskSubnetIds={subnets}"
     seconds = []
-    for tag in ("v1",):
+    for tag in ("v1", "v2"):
         out, err = io.StringIO(), io.StringIO()
         started = time.monotonic()
         with sam_build_lock(exclusive=False):  # sam deploy packages the built folder
@@ -97,12 +96,14 @@ def test_sam_deploy_creates_the_stack(
         assert out.getvalue().splitlines()[-1] == f"deployed: warmkeeper ImageTag={tag}"
     cloudformation = endpoint.client("cloudformation")
     stack = cloudformation.describe_stacks(StackName="warmkeeper")["Stacks"][0]
-    assert stack["StackStatus"] == "CREATE_COMPLETE"
-    assert {"Key": "warmkeeper:image-tag", "Value": "v1"} in stack["Tags"]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert {"Key": "warmkeeper:image-tag", "Value": "v2"} in stack["Tags"]
+    assert {"Key": "warmkeeper:previous-image-tag", "Value": "v1"} in stack["Tags"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     ecs = endpoint.client("ecs")
     service = ecs.describe_services(cluster=outputs["ClusterName"], services=[outputs["ServiceName"]])["services"][0]
     definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
-    assert all(c["image"].endswith(":v1") for c in definition["containerDefinitions"])
+    assert definition["revision"] == 2
+    assert all(c["image"].endswith(":v2") for c in definition["containerDefinitions"])
     assert outputs["StateParameterName"] == "/warmkeeper/warmkeeper/state"
-    print(f"sam deploy via warmkeeper deploy: create {seconds[0]:.1f} s")  # noqa: T201
+    print(f"sam deploy via warmkeeper deploy: create {seconds[0]:.1f} s, update {seconds[1]:.1f} s")  # noqa: T201
