@@ -10,6 +10,11 @@ and has a test that shows the gap in plain moto (tests/local_aws/test_samdeploy.
   CreateChangeSet, with the change set's parameter values.
 - ``outputs_after_change_set``: after ExecuteChangeSet, moto keeps the outputs it computed before the resources
   existed; AWS answers the stack's outputs. ``sam deploy --resolve-s3`` reads its managed bucket from them.
+- ``template_url_of_an_address``: ``sam deploy`` hands CloudFormation the TemplateURL of the template it
+  uploaded, built from its S3 endpoint: ``http://127.0.0.1:PORT/BUCKET/KEY`` against a local endpoint on an
+  address. moto reads the bucket from the path only when the host says ``localhost`` and otherwise takes the
+  host's first label (``127``) for the bucket, so the stack is refused. AWS's TemplateURLs are S3 names; the
+  bridge reads a path-style URL whose host is an IP address as path-style.
 - ``tags_after_change_set``: executing an UPDATE change set leaves the stack's tags as they were in moto;
   AWS gives the stack the change set's tags (``sam deploy --tags``; ``warmkeeper deploy`` records the image
   tag it replaced there, which ``rollback`` reads).
@@ -33,8 +38,10 @@ and has a test that shows the gap in plain moto (tests/local_aws/test_samdeploy.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import json
 import threading
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +52,7 @@ lambda_models: Any = importlib.import_module("moto.awslambda.models")
 cfn_models: Any = importlib.import_module("moto.cloudformation.models")
 iam_models: Any = importlib.import_module("moto.iam.models")
 cfn_parsing: Any = importlib.import_module("moto.cloudformation.parsing")
+cfn_responses: Any = importlib.import_module("moto.cloudformation.responses")
 
 SERVERLESS_TRANSFORM = "AWS::Serverless-2016-10-31"
 
@@ -138,6 +146,23 @@ def _install_tags_after_change_set() -> None:
     backend_class.execute_change_set = execute_change_set
 
 
+def _install_template_url_of_an_address() -> None:
+    responses_class = cfn_responses.CloudFormationResponse
+    original = responses_class._get_stack_from_s3_url
+
+    def get_stack_from_s3_url(self: Any, template_url: str) -> Any:
+        parts = urllib.parse.urlsplit(template_url)
+        try:
+            ipaddress.ip_address(parts.hostname or "")
+        except ValueError:
+            return original(self, template_url)
+        # moto's own reading of a path-style URL, the one it applies to localhost.
+        return original(self, parts._replace(netloc=f"localhost:{parts.port or 80}").geturl())
+
+    _patches.append((responses_class, "_get_stack_from_s3_url", original))
+    responses_class._get_stack_from_s3_url = get_stack_from_s3_url
+
+
 def cloudformation_string(value: Any) -> str:
     """A parameter value as CloudFormation takes it: a string, lists comma-joined."""
     if isinstance(value, list):
@@ -203,6 +228,7 @@ BRIDGES: dict[str, Callable[[], None]] = {
     "outputs_after_change_set": _install_outputs_after_change_set,
     "layer_function_update": _install_layer_function_update,
     "tags_after_change_set": _install_tags_after_change_set,
+    "template_url_of_an_address": _install_template_url_of_an_address,
     "previous_parameter_values": _install_previous_parameter_values,
     "update_without_model_update": lambda: _install_resource_update_fixes(
         keep_unmodelled=True, follow_conditions=False

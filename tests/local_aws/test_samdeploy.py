@@ -311,3 +311,23 @@ def test_tags_after_an_update_change_set(endpoint: LocalEndpoint) -> None:
 
     assert _update_outcome(endpoint, "tags_after_change_set", retag) == "tag=v1"
     assert _update_outcome(endpoint, None, retag) == "previous=v1 tag=v2"
+
+
+def test_a_template_url_on_an_address(endpoint: LocalEndpoint) -> None:
+    """What `sam deploy` sends when the S3 endpoint is an address: a path-style URL on that address."""
+    s3 = endpoint.client("s3")
+    bucket = "u" + uuid.uuid4().hex[:6]
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="stack/template.json", Body=json.dumps(QUEUE_WITH_OUTPUT).encode())
+    url = f"{endpoint.url}/{bucket}/stack/template.json"
+    assert url.startswith("http://127.0.0.1:")
+    cloudformation = endpoint.client("cloudformation")
+
+    def create() -> str:
+        name = "a" + uuid.uuid4().hex[:6]
+        cloudformation.create_stack(StackName=name, TemplateURL=url)
+        return str(cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
+
+    # moto: the bucket read from the URL is "127".
+    assert _update_outcome(endpoint, "template_url_of_an_address", create).startswith("error: ")
+    assert _update_outcome(endpoint, None, create) == "CREATE_COMPLETE"
