@@ -136,8 +136,9 @@ def _lifecycle(
 
 def sam_deploy_summary(deployment: SamDeployment) -> str:
     """How the stack was made, in one line (sam's own output is in its log)."""
+    build = "unchanged since the last build, reused" if deployment.build_reused else f"{deployment.build_seconds:.1f} s"
     return (
-        f"Stack made as its users make it: sam build ({deployment.build_seconds:.1f} s), then warmkeeper deploy "
+        f"Stack made as its users make it: sam build ({build}), then warmkeeper deploy "
         f"--config-env {deployment.config_env} (sam deploy: {deployment.deploy_seconds[-1]:.1f} s); "
         f"sam's output: {deployment.log} (removed at the end)"
     )

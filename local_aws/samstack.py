@@ -6,15 +6,16 @@ samconfig's; a later deploy (a new image tag) is a second ``warmkeeper deploy`` 
 local CloudFormation lacks for this path is bridged in :mod:`local_aws.samdeploy`; what moto does not create at
 all is completed from the template's properties as for the in-process creation (:func:`local_aws.stack.complete`).
 
-``sam build`` writes to a build folder of its own per run (``--build-dir``), so parallel runs (pytest -n) and the
-``sam local invoke`` tests, which build into ``.aws-sam/build``, never rewrite each other's files. The build cache
-is shared by the runs of a checkout, under a lock, so that a second build of unchanged code takes seconds.
+``sam build`` writes to a folder of its own (``--build-dir`` under build/sam-deploy, not the ``.aws-sam/build`` that
+the ``sam local invoke`` tests build into), under a lock, and each run deploys from its own copy of it: parallel
+runs (pytest -n) never rewrite each other's files, and a second build of unchanged code takes seconds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -46,6 +47,7 @@ from local_aws.stack import (
 WORK_DIR = ROOT / "build" / "sam-deploy"
 CONFIG_ENV = "default"
 FIRST_TAG = "v1"
+_SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
 _CODE_PROPERTIES = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
 
 
@@ -129,6 +131,8 @@ class SamDeployment:
     overrides: dict[str, str]
     run_dir: Path
     build_seconds: float = 0.0
+    # True when nothing changed since the checkout's last sam build, which was reused.
+    build_reused: bool = False
     deploy_seconds: list[float] = field(default_factory=list)
 
     @property
@@ -141,22 +145,37 @@ class SamDeployment:
         return self.run_dir / "sam.log"
 
     def build(self) -> float:
-        """``sam build`` of the template into this run's own build folder; returns the seconds it took."""
+        """``sam build --cached`` of the template into the checkout's shared build folder (under a lock), copied
+        into this run's own; returns the seconds it took. SAM keeps what its cache needs (build.toml, the
+        dependency folders) beside and below the shared folder, so a build of unchanged code takes seconds."""
+        shared = self.run_dir.parent
         command = [
             _sam_command(),
             "build",
             "--template",
             str(self.template_path),
             "--build-dir",
-            str(self.build_dir),
+            str(shared / "build"),
             "--cache-dir",
-            str(self.run_dir.parent / "cache"),
+            str(shared / "cache"),
             "--cached",
             "--parallel",
         ]
         started = time.monotonic()
-        with _cache_lock(self.run_dir.parent), scoped_environment(sam_environment(self.run_dir.parent)):
-            status = _run_logged(command, self.log, cwd=self.template_path.parent)
+        with _cache_lock(shared), scoped_environment(sam_environment(shared)):
+            stamp, fingerprint = shared / "build.fingerprint", _fingerprint(self.template_path)
+            if (shared / "build" / "template.yaml").is_file() and _read(stamp) == fingerprint:
+                # sam build --cached rebuilds a layer's dependencies every time (about 30 s): skip the whole
+                # build when neither the template nor any code folder changed since the last one.
+                self.build_reused = True
+                status = 0
+            else:
+                stamp.unlink(missing_ok=True)
+                status = _run_logged(command, self.log, cwd=shared)
+                if status == 0:
+                    stamp.write_text(fingerprint, encoding="utf-8")
+            if status == 0:
+                shutil.copytree(shared / "build", self.build_dir, symlinks=True)
         if status != 0:
             raise StackError(f"sam build failed ({status}); its output ({self.log}):\n{_tail(self.log)}")
         self.build_seconds = time.monotonic() - started
@@ -206,6 +225,24 @@ class SamDeployment:
 
     def close(self) -> None:
         shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _fingerprint(template_path: Path) -> str:
+    """A digest of what sam build reads: the template and every file of the code folders it names."""
+    digest = hashlib.sha256(template_path.read_bytes())
+    functions, layers = _source_code_dirs(template_path)
+    for directory in sorted({*functions.values(), *layers}):
+        for path in sorted(directory.rglob("*")):
+            if path.is_file() and not _SKIPPED_PARTS.intersection(path.parts) and path.suffix != ".pyc":
+                digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _source_code_dirs(template_path: Path) -> tuple[dict[str, Path], list[Path]]:
