@@ -32,7 +32,8 @@ and has a test that shows the gap in plain moto (tests/local_aws/test_samdeploy.
   updates it in place. The bridge keeps the existing resource (moto cannot apply the new properties).
 - ``conditional_resource_update``: moto updates a resource whose ``Condition`` is false (it does not exist)
   and crashes handing ``None`` to the model's update; a resource whose condition turned false stays, one whose
-  condition turned true is never created. AWS creates, updates or deletes it as the condition says.
+  condition turned true is never created (moto looks at a resource's properties only, not at its
+  condition). AWS creates, updates or deletes it as the condition says.
 """
 
 from __future__ import annotations
@@ -223,6 +224,60 @@ def _install_resource_update_fixes(keep_unmodelled: bool, follow_conditions: boo
     cfn_parsing.parse_and_update_resource = parse_and_update_resource
 
 
+def _condition_inputs(name: str, conditions: dict[str, Any], seen: frozenset[str] = frozenset()) -> set[str]:
+    """The parameters a condition depends on, through the conditions it names."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Ref" and isinstance(value, str):
+                    found.add(value)
+                elif key == "Condition" and isinstance(value, str) and value in conditions and value not in seen:
+                    found.update(_condition_inputs(value, conditions, seen | {name}))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(conditions.get(name))
+    return found
+
+
+def _install_condition_changes() -> None:
+    """Part of ``conditional_resource_update``: a resource whose condition depends on a changed parameter is
+    an update candidate even when its own properties are unchanged (moto looks at the properties only)."""
+    resource_map_class = cfn_parsing.ResourceMap
+    original = resource_map_class.build_resource_diff
+
+    def build_resource_diff(self: Any, other_template: dict[str, Any], parameters: Any = None) -> dict[str, Any]:
+        actions: dict[str, Any] = original(self, other_template, parameters)
+        if parameters:
+            slots = other_template.get("Parameters", {})
+            # A parameter left out of an update returns to its default (UpdateStack without UsePreviousValue).
+            now = {n: cloudformation_string(slot["Default"]) for n, slot in slots.items() if "Default" in slot}
+            now.update({n: cloudformation_string(v) for n, v in parameters.items()})
+            before = {n: cloudformation_string(v) for n, v in self.input_parameters.items()}
+            changed = {n for n in slots if before.get(n, now.get(n)) != now.get(n)}
+            conditions = other_template.get("Conditions", {})
+            for name, resource in other_template["Resources"].items():
+                condition = resource.get("Condition")
+                if name in actions["Modify"] or name not in self._resource_json_map or condition is None:
+                    continue
+                if changed & _condition_inputs(condition, conditions):
+                    actions["Modify"].append(name)
+        return actions
+
+    _patches.append((resource_map_class, "build_resource_diff", original))
+    resource_map_class.build_resource_diff = build_resource_diff
+
+
+def _install_conditional_resource_update() -> None:
+    _install_resource_update_fixes(keep_unmodelled=False, follow_conditions=True)
+    _install_condition_changes()
+
+
 BRIDGES: dict[str, Callable[[], None]] = {
     "serverless_transform": _install_serverless_transform,
     "outputs_after_change_set": _install_outputs_after_change_set,
@@ -233,9 +288,7 @@ BRIDGES: dict[str, Callable[[], None]] = {
     "update_without_model_update": lambda: _install_resource_update_fixes(
         keep_unmodelled=True, follow_conditions=False
     ),
-    "conditional_resource_update": lambda: _install_resource_update_fixes(
-        keep_unmodelled=False, follow_conditions=True
-    ),
+    "conditional_resource_update": _install_conditional_resource_update,
 }
 
 

@@ -283,12 +283,17 @@ def test_updating_a_conditional_resource(endpoint: LocalEndpoint) -> None:
         with_email = {"Suffix": "c", "Email": "ops@example.com"}
         cloudformation.update_stack(StackName=name, TemplateBody=template, Parameters=_parameters(with_email))
         with_topic = resources(name)
-        cloudformation.update_stack(StackName=name, TemplateBody=template, Parameters=_parameters({"Suffix": "d"}))
-        return f"{without_email} {with_topic} {resources(name)}"
+        cloudformation.update_stack(StackName=name, TemplateBody=template, Parameters=_parameters({"Suffix": "c"}))
+        email_gone = resources(name)
+        # Only the condition's parameter changes: the topic's own properties are the same.
+        cloudformation.update_stack(StackName=name, TemplateBody=template, Parameters=_parameters(with_email))
+        return f"{without_email} {with_topic} {email_gone} {resources(name)}"
 
     # moto: the topic whose condition is false is "updated" (None handed to the SNS model).
     assert _update_outcome(endpoint, "conditional_resource_update", update_then_subscribe).startswith("error: ")
-    assert _update_outcome(endpoint, None, update_then_subscribe) == "['Label'] ['Label', 'Topic'] ['Label']"
+    assert _update_outcome(endpoint, None, update_then_subscribe) == (
+        "['Label'] ['Label', 'Topic'] ['Label'] ['Label', 'Topic']"
+    )
 
 
 def test_tags_after_an_update_change_set(endpoint: LocalEndpoint) -> None:
