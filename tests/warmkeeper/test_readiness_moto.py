@@ -110,7 +110,10 @@ def test_checks_hand_traffic_back_without_steady_state(
 
 
 def test_a_watch_that_cannot_start_leaves_the_wake_standing(
-    account: MotoAccount, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    account: MotoAccount,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv(
         "READINESS_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:deleted-by-hand"
@@ -123,9 +126,11 @@ def test_a_watch_that_cannot_start_leaves_the_wake_standing(
     assert account.desired_count() == 1 and "wakeStartedAt" in account.state()
     out = capsys.readouterr().out
     assert emitted_metrics(out)["ReadinessWatchFailures"] == [1.0]
-    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    warnings = [r for r in records if r.get("message") == "best-effort action failed"]
-    assert warnings and "readiness watch did not start" in warnings[0]["fault"]
+    warnings = [
+        r for r in caplog.records if r.levelname == "WARNING" and r.getMessage() == "best-effort action failed"
+    ]
+    assert len(warnings) == 1
+    assert "readiness watch did not start" in str(vars(warnings[0]).get("fault"))
 
 
 def test_without_a_watch_configured_a_wake_calls_no_step_functions(account: MotoAccount) -> None:
