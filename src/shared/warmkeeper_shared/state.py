@@ -134,17 +134,20 @@ class WakeTimeline(_Model):
 
     def phases(self) -> dict[str, float]:
         """Seconds per phase, only those whose two ends are known (name -> seconds)."""
-        marks = [
-            ("requested", self.requested_at),
-            ("started", self.started_at),
-            ("running", self.running_at),
-            ("ready", self.ready_at),
-        ]
-        known = [(name, at) for name, at in marks if at is not None]
-        return {
-            f"{a}-to-{b}": max(0.0, (end - begin).total_seconds())
-            for (a, begin), (b, end) in pairwise(known)
-        }
+        return phase_seconds(
+            [
+                ("requested", self.requested_at),
+                ("started", self.started_at),
+                ("running", self.running_at),
+                ("ready", self.ready_at),
+            ]
+        )
+
+
+def phase_seconds(marks: list[tuple[str, datetime | None]]) -> dict[str, float]:
+    """``"<a>-to-<b>"`` -> seconds between consecutive known marks (unknown ones are skipped)."""
+    known = [(name, at) for name, at in marks if at is not None]
+    return {f"{a}-to-{b}": max(0.0, (end - begin).total_seconds()) for (a, begin), (b, end) in pairwise(known)}
 
 
 class ControllerState(_Model):
