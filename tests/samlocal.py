@@ -81,6 +81,9 @@ STACK_ENV: dict[str, str] = {
     # GetSecretValue takes the name as well as the ARN, whose suffix only AWS (or moto) knows.
     "TOKEN_SECRET_ARN": "warmkeeper/warmkeeper/heartbeat-token",
     "EVENT_BUS_NAME": "default",
+    # A stack's readiness watch; absent from a bare moto account, so a wake's StartExecution fails there and
+    # is logged (best effort), as it would be in AWS if the state machine were deleted by hand.
+    "READINESS_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:ReadinessWatch-0123456789ab",
 }
 
 _REPORT = re.compile(r"^REPORT RequestId: \S+.*?\tDuration: (?P<ms>[0-9.]+) ms", re.MULTILINE)
