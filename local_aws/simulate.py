@@ -207,6 +207,8 @@ class EcsSimulator:
         lines = [f"task {task_arn.rsplit('/', 1)[1][:8]} RUNNING at {ip}"]
         self._set_counts(service.desired_count)
         self._task_event(task_arn, "RUNNING", {"startedAt": _ms(self.clock.now())})
+        # Delivered before the health checks end, as in AWS, where they take seconds after RUNNING.
+        self.bus.settle()
         if self.steady_state == "early":
             self._service_action("SERVICE_STEADY_STATE")
             self.bus.settle()  # delivered now: before the target exists, as in amazon-ecs-agent#2143

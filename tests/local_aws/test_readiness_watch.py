@@ -101,5 +101,6 @@ def test_early_steady_state_does_not_route_to_an_unhealthy_target(local: LocalAw
     _request(local, "Wake Requested")
     mark = len(local.functions.invocations)
     local.ecs.task_comes_up()
-    # The early event reached the controller before the target was healthy: it said not yet.
-    assert _outcomes(local, mark)[0] == "not-healthy-yet"
+    # The task's RUNNING mark, then the early event before the target was healthy: not yet, no traffic moved.
+    assert _outcomes(local, mark) == ["task-running-recorded", "not-healthy-yet"]
+    assert local.observe().weights == {"ecs": 0, "waker": 1}
