@@ -23,6 +23,7 @@ from local_aws.clock import Clock, stderr_if_terminal
 from local_aws.endpoint import EndpointError
 from local_aws.functions import Invocation
 from local_aws.runtime import LocalAws
+from local_aws.samstack import SamDeployment
 from local_aws.scenario import LOCAL_OVERRIDES, ExpectationFailed, Scenario, Timeline
 from local_aws.shared_alb import SharedAlb, SharedAlbScenario
 from local_aws.stack import TEMPLATE, StackError
@@ -59,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--verbose", action="store_true", help="also show reconcile ticks that changed nothing, and stack traces"
+    )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="create the stack in process from the translated template instead of `sam build` + `sam deploy` "
+        "(the users' path, the default for the lifecycle scenario; the deploy step is then an UpdateStack)",
     )
     parser.add_argument(
         "--keep",
@@ -115,13 +122,26 @@ def _lifecycle(
         clock=clock,
         on_delivery=timeline.delivery,
         on_alarm=timeline.alarm,
+        with_sam=not arguments.fast,
     ) as local:
         timeline.local = local
         out.write(f"Local AWS endpoint: {local.stack.endpoint.url}\n")
+        if local.stack.sam is not None:
+            out.write(sam_deploy_summary(local.stack.sam) + "\n")
         Scenario(local, timeline, arguments.idle_minutes).run()
         if arguments.keep:
             keep_running(local, out)
         return local.functions.invocations, local.functions.mode
+
+
+def sam_deploy_summary(deployment: SamDeployment) -> str:
+    """How the stack was made, in one line (sam's own output is in its log)."""
+    build = "unchanged since the last build, reused" if deployment.build_reused else f"{deployment.build_seconds:.1f} s"
+    return (
+        f"Stack made as its users make it: sam build ({build}), then warmkeeper deploy "
+        f"--config-env {deployment.config_env} (sam deploy: {deployment.deploy_seconds[-1]:.1f} s); "
+        f"sam's output: {deployment.log} (removed at the end)"
+    )
 
 
 def _shared_alb(
@@ -161,8 +181,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     if arguments.reconcile_minutes is not None:
         overrides["ReconcileMinutes"] = str(arguments.reconcile_minutes)
     started = time.monotonic()
+    made = "in process" if arguments.fast or arguments.scenario != "lifecycle" else "sam build + sam deploy"
     out.write(
-        f"Warmkeeper on a local AWS: {arguments.template} -> moto's CloudFormation; "
+        f"Warmkeeper on a local AWS: {arguments.template} -> moto's CloudFormation ({made}); "
         f"IdleMinutes={arguments.idle_minutes}, clock x{arguments.speed:g}\n"
         "The functions read the real clock, so the local stack runs with MinAwakeMinutes=0 "
         "(see local_aws/scenario.py).\n"
