@@ -7,6 +7,8 @@ the local stack's settings keep their own time rules out of the way; see local_a
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import sys
 import time
 from collections.abc import Callable
@@ -26,6 +28,9 @@ class Clock:
     progress: TextIO | None = None
     _now: datetime = field(init=False)
     _on_minute: list[Tick] = field(default_factory=list, init=False)
+    # One-off calls at a given instant (a timer of the readiness watch, a late ECS event): (when, order, call).
+    _timers: list[tuple[datetime, int, Tick]] = field(default_factory=list, init=False)
+    _order: itertools.count[int] = field(default_factory=itertools.count, init=False)
 
     def __post_init__(self) -> None:
         if self.speed < 0:
@@ -48,18 +53,33 @@ class Clock:
         """No more minutes for ``tick`` (a stack deleted mid-scenario)."""
         self._on_minute.remove(tick)
 
+    def call_at(self, when: datetime, tick: Tick) -> None:
+        """Call ``tick(when)`` once, when the clock passes ``when`` (at once if that is now or past)."""
+        if when <= self._now:
+            tick(self._now)
+            return
+        heapq.heappush(self._timers, (when, next(self._order), tick))
+
+    def pending(self) -> int:
+        """How many one-off calls are still waiting."""
+        return len(self._timers)
+
     def advance(self, delta: timedelta, label: str = "waiting") -> None:
-        """Move on by ``delta``, minute boundary by minute boundary, sleeping ``delta / speed`` for real."""
+        """Move on by ``delta``, minute boundary by minute boundary (and one-off call by one-off call),
+        sleeping ``delta / speed`` for real."""
         if delta < timedelta(0):
             raise ValueError("the clock never goes back")
         target = self._now + delta
         total = delta.total_seconds()
         while self._now < target:
             next_minute = (self._now + timedelta(minutes=1)).replace(second=0, microsecond=0)
-            step_end = min(next_minute, target)
+            step_end = min(next_minute, target, *(self._timers[0][:1] if self._timers else ()))
             self._sleep((step_end - self._now).total_seconds())
             self._now = step_end
             self._show(label, total - (target - self._now).total_seconds(), total)
+            while self._timers and self._timers[0][0] <= self._now:
+                _, _, call = heapq.heappop(self._timers)
+                call(self._now)
             if self._now == next_minute:
                 for tick in list(self._on_minute):
                     tick(self._now)

@@ -20,6 +20,7 @@ from local_aws.endpoint import DOCKER_BRIDGE_GATEWAY, LOOPBACK, LocalEndpoint
 from local_aws.eventbus import Delivery, EventBus
 from local_aws.functions import Functions, Invocation, functions_for
 from local_aws.logs import log_groups, publish_logs
+from local_aws.readiness import ReadinessWatchEmulator
 from local_aws.samstack import deploy_stack_with_sam, redeploy_with_sam
 from local_aws.simulate import EcsSimulator, StandInApp
 from local_aws.stack import STACK_NAME, TEMPLATE, LocalFunction, LocalStack, deploy
@@ -35,6 +36,8 @@ class _PublishingFunctions:
     invocations: list[Invocation] = field(default_factory=list)
     # Function name -> its log group; each invocation's log lines go there, as Lambda sends them.
     log_groups: dict[str, str] = field(default_factory=dict)
+    # Called after every invocation (the readiness watch looks for executions the controller started).
+    after_invoke: list[Callable[[Invocation], None]] = field(default_factory=list)
 
     @property
     def mode(self) -> str:
@@ -46,6 +49,8 @@ class _PublishingFunctions:
         if function.name in self.log_groups:
             publish_logs(self.endpoint, self.log_groups[function.name], function, invocation.logs, self.clock.now())
         self.invocations.append(invocation)
+        for hook in self.after_invoke:
+            hook(invocation)
         return invocation
 
     def close(self) -> None:
@@ -101,6 +106,7 @@ class LocalAws:
     alb: AlbEmulator = field(init=False)
     ecs: EcsSimulator = field(init=False)
     alarms: AlarmEvaluator = field(init=False)
+    readiness: ReadinessWatchEmulator = field(init=False)
 
     def __enter__(self) -> Self:
         if self.endpoint is None:
@@ -126,7 +132,10 @@ class LocalAws:
             network=self.network,
         )
         self.functions = _PublishingFunctions(
-            functions_for(self.stack, self.containers), endpoint, self.clock, log_groups=log_groups(self.stack)
+            functions_for(self.stack, self.containers, now=self.clock.now),
+            endpoint,
+            self.clock,
+            log_groups=log_groups(self.stack),
         )
         self.bus = EventBus(self.stack, self.functions, self.clock, self.on_delivery)
         self.bus.start()
@@ -146,6 +155,8 @@ class LocalAws:
             app = self.app = StandInApp(health_path, display)
         self.alb = AlbEmulator(self.stack, self.functions, self.clock, app, listener=self.stack.listener_arn)
         self.ecs = EcsSimulator(self.stack, self.bus, self.clock, app, first_ip=self.first_ip)
+        self.readiness = ReadinessWatchEmulator(self.stack, self.bus, self.clock)
+        self.functions.after_invoke.append(self.readiness.discover)
         self.clock.on_minute(self._minute)
 
     def _minute(self, minute: datetime) -> None:
@@ -185,6 +196,7 @@ class LocalAws:
         Its functions stay loaded until the local AWS closes: execution environments of several stacks
         share this process's modules, and are given back in the reverse order they were made."""
         self.bus.close()
+        self.readiness.close()
         self.clock.off_minute(self._minute)
         cloudformation = self.stack.endpoint.client("cloudformation")
         cloudformation.delete_stack(StackName=self.stack.name)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import importlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from local_aws.alb import HttpRequest, HttpResponse
 from local_aws.clock import Clock
@@ -24,6 +24,20 @@ from local_aws.eventbus import EventBus
 from local_aws.stack import LocalStack
 
 ecs_models: Any = importlib.import_module("moto.ecs.models")
+
+# ECS creates a task some time after it accepted UpdateService; the scenario clock moves on by this much
+# first, so the task's createdAt is later than the wake the functions stamped (they read the same clock).
+TASK_PLACEMENT = timedelta(seconds=1)
+
+# When the simulated service sends SERVICE_STEADY_STATE after a task comes up. AWS documents the event as
+# periodic and it has been seen before the load balancer's health checks passed (aws/amazon-ecs-agent#2143)
+# and not at all with several target groups (aws/containers-roadmap#582): the controller must not need it.
+#   on-time: right after the target is healthy (what the local stack always did);
+#   early:   when the task is RUNNING, before its target is registered and healthy (delivered at once);
+#   late:    ``steady_state_delay`` after the target is healthy (a timer on the scenario clock);
+#   never:   not at all.
+SteadyStateTiming = Literal["on-time", "early", "late", "never"]
+STEADY_STATE_TIMINGS: tuple[SteadyStateTiming, ...] = ("on-time", "early", "late", "never")
 
 
 def _ms(value: datetime) -> str:
@@ -65,6 +79,8 @@ class EcsSimulator:
     tasks: dict[str, str] = field(default_factory=dict)  # task ARN -> IP registered in the target group
     # The first task's address; services sharing a subnet start at different ones.
     first_ip: int = 10
+    steady_state: SteadyStateTiming = "on-time"
+    steady_state_delay: timedelta = timedelta(seconds=60)
     _next_ip: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -184,12 +200,19 @@ class EcsSimulator:
         service = self._service()
         if service.desired_count < 1:
             raise RuntimeError("no task can come up: the service's desiredCount is 0")
+        self.clock.advance(TASK_PLACEMENT, "ECS places the task")
         task_arn = f"arn:aws:ecs:{self.stack.endpoint.region}:{ACCOUNT_ID}:task/{self.cluster}/{uuid.uuid4().hex}"
         ip = f"10.42.1.{self._next_ip}"
         self._next_ip += 1
         lines = [f"task {task_arn.rsplit('/', 1)[1][:8]} RUNNING at {ip}"]
         self._set_counts(service.desired_count)
         self._task_event(task_arn, "RUNNING", {"startedAt": _ms(self.clock.now())})
+        # Delivered before the health checks end, as in AWS, where they take seconds after RUNNING.
+        self.bus.settle()
+        if self.steady_state == "early":
+            self._service_action("SERVICE_STEADY_STATE")
+            self.bus.settle()  # delivered now: before the target exists, as in amazon-ecs-agent#2143
+            lines.append("service reported a steady state EARLY (SERVICE_STEADY_STATE before the target is healthy)")
         healthy, checks = self._health_checks()
         lines.append(checks)
         if not healthy:
@@ -209,9 +232,24 @@ class EcsSimulator:
                 deployment["rolloutStateReason"] = f"ECS deployment {deployment['id']} completed."
                 self._deployment_event("SERVICE_DEPLOYMENT_COMPLETED", deployment["id"], "ECS deployment completed.")
                 lines.append(f"deployment {deployment['id']} COMPLETED")
-        self._service_action("SERVICE_STEADY_STATE")
-        lines.append("service reached a steady state (SERVICE_STEADY_STATE)")
+        match self.steady_state:
+            case "on-time":
+                self._service_action("SERVICE_STEADY_STATE")
+                lines.append("service reached a steady state (SERVICE_STEADY_STATE)")
+            case "late":
+                self.clock.call_at(self.clock.now() + self.steady_state_delay, self._late_steady_state)
+                lines.append(
+                    f"SERVICE_STEADY_STATE will come LATE, {self.steady_state_delay.total_seconds():g} s from now"
+                )
+            case "never":
+                lines.append("SERVICE_STEADY_STATE will NEVER come for this task")
+            case "early":
+                pass
         return lines
+
+    def _late_steady_state(self, _at: datetime) -> None:
+        self._service_action("SERVICE_STEADY_STATE")
+        self.bus.settle()
 
     def tasks_stop_for_scale_in(self) -> list[str]:
         """After desiredCount 0: targets deregistered, tasks stopped by the scheduler."""
@@ -241,6 +279,7 @@ class EcsSimulator:
 
     def task_fails_to_start(self, reason: str) -> list[str]:
         """A task of the service stops before it runs (an image that cannot be pulled, say)."""
+        self.clock.advance(TASK_PLACEMENT, "ECS places the task")
         task_arn = f"arn:aws:ecs:{self.stack.endpoint.region}:{ACCOUNT_ID}:task/{self.cluster}/{uuid.uuid4().hex}"
         self._set_counts(0)
         self._task_event(

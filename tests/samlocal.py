@@ -43,6 +43,8 @@ import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from samcli.yamlhelper import yaml_dump, yaml_parse
 
+from warmkeeper_shared.clock import NOW_VARIABLE
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
 EVENTS_DIR = REPO_ROOT / "events"
@@ -79,6 +81,9 @@ STACK_ENV: dict[str, str] = {
     # GetSecretValue takes the name as well as the ARN, whose suffix only AWS (or moto) knows.
     "TOKEN_SECRET_ARN": "warmkeeper/warmkeeper/heartbeat-token",
     "EVENT_BUS_NAME": "default",
+    # A stack's readiness watch; absent from a bare moto account, so a wake's StartExecution fails there and
+    # is logged (best effort), as it would be in AWS if the state machine were deleted by hand.
+    "READINESS_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:ReadinessWatch-0123456789ab",
 }
 
 _REPORT = re.compile(r"^REPORT RequestId: \S+.*?\tDuration: (?P<ms>[0-9.]+) ms", re.MULTILINE)
@@ -307,6 +312,10 @@ class SamLocal:
         template = yaml_parse(self.built_template.read_text())
         functions = template.get("Globals", {}).get("Function", {})
         default = functions.get("Timeout", 3)
+        # Declared here only, never in template.yaml: `--env-vars` sets declared variables, and the clock
+        # seam's local time must be settable in local runs and nowhere else (warmkeeper_shared.clock).
+        variables = functions.setdefault("Environment", {}).setdefault("Variables", {})
+        variables.setdefault(NOW_VARIABLE, "")
         for resource in template.get("Resources", {}).values():
             if resource.get("Type") == "AWS::Serverless::Function":
                 properties = resource.setdefault("Properties", {})

@@ -19,6 +19,7 @@ from warmkeeper.domain.model import (
     Observation,
     Observe,
     PinRequested,
+    ReadinessCheck,
     ReconcileTick,
     RouteTraffic,
     SaveState,
@@ -26,7 +27,9 @@ from warmkeeper.domain.model import (
     ServiceView,
     SetDesiredCount,
     SleepRequested,
+    StartReadinessWatch,
     SteadyState,
+    TaskRunning,
     TaskStopped,
     Trigger,
     UnpinRequested,
@@ -34,7 +37,7 @@ from warmkeeper.domain.model import (
     WakeRequested,
     Weights,
 )
-from warmkeeper_shared.state import ControllerState, Failure, FailureKind, Route
+from warmkeeper_shared.state import ControllerState, Failure, FailureKind, ReadySignal, Route, WakeTimeline
 
 S, SV, AL, RT, HL = Observe.STATE, Observe.SERVICE, Observe.ALARMS, Observe.ROUTE, Observe.HEALTH
 ALL = {S, SV, AL, RT, HL}
@@ -76,10 +79,18 @@ FRESH = Failure(kind=FailureKind.TASK_STOPPED, reason="CannotPullContainerError"
 OLD = Failure(kind=FailureKind.TASK_STOPPED, reason="CannotPullContainerError", at=ago(6))
 DEADLINE = Failure(kind=FailureKind.DEADLINE_PASSED, reason="the wake did not finish within 5 minutes", at=NOW)
 MIN_AWAKE_0 = {"MIN_AWAKE_MINUTES": "0"}
+# A stack with the readiness watch (the template's); the other rows run without one.
+WATCH = {"READINESS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:warmkeeper-readiness"}
 
 
 def st(**kw: object) -> ControllerState:
     return ControllerState.model_validate(kw)
+
+
+def woken(started: datetime, signal: ReadySignal, **marks: datetime) -> ControllerState:
+    """The record once traffic is back NOW: the wake that started at ``started`` in ``last_wake``."""
+    timeline = WakeTimeline(started_at=started, ready_at=NOW, signal=signal, **marks)
+    return st(awake_since=NOW, last_wake=timeline)
 
 
 @dataclass(frozen=True)
@@ -327,7 +338,7 @@ ROWS = [
         WakeRequested(WakeOrigin.REQUEST, sent_at=ago(4)),
         World(**ASLEEP),
         "woke",
-        [SaveState(st(wake_started_at=NOW)), SetDesiredCount(1)],
+        [SaveState(st(wake_started_at=NOW, wake_requested_at=ago(4))), SetDesiredCount(1)],
         {S, SV},
         {"Wakes"},
     ),
@@ -458,9 +469,9 @@ ROWS = [
         SteadyState(),
         World(state=st(wake_started_at=ago(0.5)), route=Route.WAKER, healthy=1),
         "ready",
-        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        [RouteTraffic(Route.ECS), SaveState(woken(ago(0.5), "steady-state"))],
         {S, HL},
-        {"WakeLatency"},
+        {"WakeLatency", "WakeLatency.started-to-ready"},
     ),
     Row(
         "ready: steady but no healthy target yet",
@@ -479,9 +490,158 @@ ROWS = [
             state=st(wake_started_at=ago(4), failure=Failure(kind=FailureKind.TASK_STOPPED, reason="x", at=ago(3))),
         ),
         "ready",
-        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        [RouteTraffic(Route.ECS), SaveState(woken(ago(4), "steady-state"))],
         {S, HL},
-        {"WakeLatency"},
+        {"WakeLatency", "WakeLatency.started-to-ready"},
+    ),
+    # ---- readiness: the watch started by each wake, and its checks (SERVICE_STEADY_STATE not needed)
+    Row(
+        "readiness: a wake starts the watch last, after the count",
+        WakeRequested(WakeOrigin.REQUEST),
+        World(**ASLEEP),
+        "woke",
+        [SaveState(st(wake_started_at=NOW)), SetDesiredCount(1), StartReadinessWatch(NOW)],
+        {S, SV},
+        {"Wakes"},
+        WATCH,
+    ),
+    Row(
+        "readiness: a resumed wake starts the watch of the recorded wake",
+        WakeRequested(WakeOrigin.REQUEST),
+        World(state=WAKING, **ASLEEP),
+        "wake-resumed",
+        [SetDesiredCount(1), StartReadinessWatch(ago(1))],
+        {S, SV},
+        set(),
+        WATCH,
+    ),
+    Row(
+        "readiness: a wake already under way starts no second watch",
+        WakeRequested(WakeOrigin.REQUEST),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "wake-in-progress",
+        [],
+        {S, SV},
+        set(),
+        WATCH,
+    ),
+    Row(
+        "readiness: a retried wake watches the new start",
+        WakeRequested(WakeOrigin.REQUEST),
+        World(route=Route.WAKER, healthy=0, state=st(wake_started_at=ago(3), failure=FRESH)),
+        "wake-retried",
+        [
+            SaveState(st(wake_started_at=NOW, failure=FRESH)),
+            SetDesiredCount(1, force_new_deployment=True),
+            SaveState(st(wake_started_at=NOW)),
+            StartReadinessWatch(NOW),
+        ],
+        {S, SV},
+        {"Wakes"},
+        WATCH,
+    ),
+    Row(
+        "readiness: a wake recorded for tasks ECS is already starting is watched too",
+        WakeRequested(WakeOrigin.REQUEST),
+        World(route=Route.WAKER, healthy=0),
+        "wake-recorded",
+        [SaveState(st(wake_started_at=NOW)), StartReadinessWatch(NOW)],
+        {S, SV, RT, HL},
+        {"Wakes"},
+        WATCH,
+    ),
+    Row(
+        "readiness: a check that finds a healthy target hands traffic back, with the wake's timeline",
+        ReadinessCheck(),
+        World(
+            state=st(wake_started_at=ago(0.5), wake_requested_at=ago(0.51), task_running_at=ago(0.2)),
+            route=Route.WAKER,
+            healthy=1,
+        ),
+        "ready",
+        [
+            RouteTraffic(Route.ECS),
+            SaveState(woken(ago(0.5), "readiness-check", requested_at=ago(0.51), running_at=ago(0.2))),
+        ],
+        {S, HL},
+        {
+            "WakeLatency",
+            "WakeLatency.requested-to-started",
+            "WakeLatency.started-to-running",
+            "WakeLatency.running-to-ready",
+        },
+        WATCH,
+    ),
+    Row(
+        "readiness: a check before any target is healthy changes nothing",
+        ReadinessCheck(),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "not-healthy-yet",
+        [],
+        {S, HL},
+        set(),
+        WATCH,
+    ),
+    Row(
+        "readiness: a late check after the wake ended reads the record only",
+        ReadinessCheck(),
+        World(state=st(awake_since=ago(0.1))),
+        "check-no-wake",
+        [],
+        {S},
+        set(),
+        WATCH,
+    ),
+    Row(
+        "readiness: a check on a failed wake whose task came up after all hands traffic back",
+        ReadinessCheck(),
+        World(route=Route.WAKER, state=st(wake_started_at=ago(4), failure=FRESH)),
+        "ready",
+        [RouteTraffic(Route.ECS), SaveState(woken(ago(4), "readiness-check"))],
+        {S, HL},
+        {"WakeLatency", "WakeLatency.started-to-ready"},
+        WATCH,
+    ),
+    # ---- the wake's timeline: the first task RUNNING during a wake
+    Row(
+        "timeline: the first task running during a wake is recorded with ECS's startedAt",
+        TaskRunning("task/new", started_at=ago(0.2), created_at=ago(0.9)),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "task-running-recorded",
+        [SaveState(st(wake_started_at=ago(1), task_running_at=ago(0.2)))],
+        {S},
+    ),
+    Row(
+        "timeline: a second task running changes nothing",
+        TaskRunning("task/second", started_at=ago(0.1), created_at=ago(0.9)),
+        World(state=st(wake_started_at=ago(1), task_running_at=ago(0.2)), route=Route.WAKER, healthy=0),
+        "task-running",
+        [],
+        {S},
+    ),
+    Row(
+        "timeline: a task running outside a wake (a deployment) costs one read",
+        TaskRunning("task/deploy", started_at=ago(0.1), created_at=ago(0.5)),
+        World(),
+        "task-running",
+        [],
+        {S},
+    ),
+    Row(
+        "timeline: a task created before the wake is not its task",
+        TaskRunning("task/old", started_at=ago(0.5), created_at=ago(2)),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "task-running",
+        [],
+        {S},
+    ),
+    Row(
+        "timeline: a startedAt before the wake (clock skew) is the wake's start at the earliest",
+        TaskRunning("task/new", started_at=ago(3), created_at=None),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "task-running-recorded",
+        [SaveState(st(wake_started_at=ago(1), task_running_at=ago(1)))],
+        {S},
     ),
     # ---- failures
     Row(
@@ -674,9 +834,9 @@ ROWS = [
         ReconcileTick(),
         World(state=WAKING, route=Route.WAKER),
         "reconciled",
-        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        [RouteTraffic(Route.ECS), SaveState(woken(ago(1), "reconcile"))],
         ALL,
-        {"ReconcileRepairs", "WakeLatency"},
+        {"ReconcileRepairs", "WakeLatency", "WakeLatency.started-to-ready"},
     ),
     Row(
         "reconcile: no healthy target but routed to ECS",
@@ -1034,7 +1194,10 @@ def test_actions_are_in_the_safe_order(row: Row) -> None:
 def test_ready_reports_the_wake_latency() -> None:
     world = World(state=st(wake_started_at=ago(0.75)), route=Route.WAKER)
     decision = run(SteadyState(), NOW, settings(), RecordingGateway(world.observation()))
-    assert [(m.name, m.value, m.unit) for m in decision.metrics] == [("WakeLatency", 45.0, "Seconds")]
+    assert [(m.name, m.value, m.unit) for m in decision.metrics] == [
+        ("WakeLatency", 45.0, "Seconds"),
+        ("WakeLatency.started-to-ready", 45.0, "Seconds"),
+    ]
 
 
 def test_the_table_covers_every_trigger_kind() -> None:

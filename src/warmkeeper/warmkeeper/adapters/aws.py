@@ -6,6 +6,8 @@ before an error reaches the handler (and then Lambda's own retries and the dead-
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from warmkeeper.adapters.routing import AwsStateError, FrontDoor, front_door_for
 from warmkeeper.domain.model import (
@@ -24,6 +26,7 @@ from warmkeeper.domain.model import (
     SaveState,
     ServiceView,
     SetDesiredCount,
+    StartReadinessWatch,
     Weights,
 )
 from warmkeeper.models.settings import Settings
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_servicediscovery import ServiceDiscoveryClient
     from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 # Standard mode retries throttling and 5xx with jittered back-off; 4 attempts fit the 30 s timeout.
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=10)
@@ -52,6 +56,12 @@ class AwsClients:
     # The http-api front door's (None where only the alb front door is used).
     apigatewayv2: ApiGatewayV2Client | None = None
     servicediscovery: ServiceDiscoveryClient | None = None
+    # Only wakes need it: made at the first wake of an execution environment, not at every cold start.
+    states: SFNClient | None = None
+
+    def step_functions(self) -> SFNClient:
+        # Keyed by the endpoint: a local stack in this process must not reuse a client of another endpoint.
+        return self.states if self.states is not None else _states_client(os.environ.get("AWS_ENDPOINT_URL", ""))
 
 
 @cache
@@ -70,6 +80,18 @@ def default_clients(front_door: str = "alb") -> AwsClients:
     )
 
 
+@cache
+def _states_client(_endpoint: str) -> SFNClient:
+    return boto3.session.Session().client("stepfunctions", config=RETRY_CONFIG)
+
+
+def watch_input(wake_started_at: datetime) -> str:
+    """The readiness watch's input: the wake it watches, written as the record writes it (the loop stops
+    when the record's ``wakeStartedAt`` is no longer this one: traffic is back, or another wake started)."""
+    stamp = ControllerState(wake_started_at=wake_started_at).model_dump(mode="json", by_alias=True)["wakeStartedAt"]
+    return json.dumps({"wakeStartedAt": stamp, "checks": 0})
+
+
 def _aware(value: datetime | None) -> datetime | None:
     # botocore parses timestamps with a zone; a local endpoint may answer without one (then it is UTC).
     if value is None or value.tzinfo is not None:
@@ -84,6 +106,8 @@ class AwsGateway:
     clients: AwsClients
     settings: Settings
     calls: list[str] = field(default_factory=list)
+    # Best-effort actions that failed (the decision stands; the handler logs and counts them).
+    faults: list[str] = field(default_factory=list)
 
     @property
     def front_door(self) -> FrontDoor:
@@ -192,6 +216,8 @@ class AwsGateway:
                     desiredCount=count,
                     forceNewDeployment=force,
                 )
+            case StartReadinessWatch(wake_started_at=started):
+                self._start_watch(started)
             case SaveState(state=state):
                 self._called("ssm:PutParameter")
                 self.clients.ssm.put_parameter(
@@ -200,3 +226,19 @@ class AwsGateway:
                     Type="String",
                     Overwrite=True,
                 )
+
+    def _start_watch(self, wake_started_at: datetime) -> None:
+        machine = self.settings.readiness_state_machine_arn
+        if machine is None:
+            return
+        self._called("states:StartExecution")
+        try:
+            self.clients.step_functions().start_execution(
+                stateMachineArn=machine,
+                name=f"wake-{int(wake_started_at.timestamp() * 1000)}",
+                input=watch_input(wake_started_at),
+            )
+        except (ClientError, BotoCoreError) as error:
+            # Not worth failing the wake (a retry would not start it either: the wake is then in progress);
+            # SERVICE_STEADY_STATE and the reconcile still hand traffic back, seconds to a minute later.
+            self.faults.append(f"the readiness watch did not start: {error}")

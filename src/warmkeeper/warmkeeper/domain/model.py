@@ -60,6 +60,12 @@ class SteadyState:
 
 
 @dataclass(frozen=True)
+class ReadinessCheck:
+    """The readiness watch's tick during a wake: is a target healthy yet? (SERVICE_STEADY_STATE is a hint
+    that may come early, late or never; this does not depend on it.)"""
+
+
+@dataclass(frozen=True)
 class ServiceTrouble:
     """An ECS service action saying tasks cannot start (impaired, placement, configuration)."""
 
@@ -93,6 +99,15 @@ class TaskStopped:
 
 
 @dataclass(frozen=True)
+class TaskRunning:
+    """A task of the service reached RUNNING: a mark of the wake's timeline, nothing to act on."""
+
+    task_arn: str
+    started_at: datetime | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ReconcileTick:
     """The reconcile schedule."""
 
@@ -104,11 +119,13 @@ Trigger = (
     | PinRequested
     | UnpinRequested
     | SteadyState
+    | ReadinessCheck
     | ServiceTrouble
     | DeploymentStarted
     | DeploymentCompleted
     | DeploymentFailed
     | TaskStopped
+    | TaskRunning
     | ReconcileTick
 )
 
@@ -182,7 +199,16 @@ class SaveState:
     state: ControllerState
 
 
-Action = RouteTraffic | SetDesiredCount | SaveState
+@dataclass(frozen=True)
+class StartReadinessWatch:
+    """Start the short-lived loop that asks for a readiness check every few seconds while this wake lasts.
+
+    Best effort: if it cannot start, SERVICE_STEADY_STATE and the reconcile still hand traffic back."""
+
+    wake_started_at: datetime
+
+
+Action = RouteTraffic | SetDesiredCount | SaveState | StartReadinessWatch
 
 
 @dataclass(frozen=True)

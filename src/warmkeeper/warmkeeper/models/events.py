@@ -21,10 +21,12 @@ from warmkeeper.domain.model import (
     DeploymentStarted,
     IdleAlarmed,
     PinRequested,
+    ReadinessCheck,
     ReconcileTick,
     ServiceTrouble,
     SleepRequested,
     SteadyState,
+    TaskRunning,
     TaskStopped,
     Trigger,
     UnpinRequested,
@@ -159,6 +161,7 @@ class TaskStateDetail(_Detail):
     stopped_reason: str | None = None
     stop_code: str | None = None
     created_at: AwareDatetime | None = None
+    started_at: AwareDatetime | None = None
 
 
 class TaskStateEvent(Envelope):
@@ -278,6 +281,9 @@ def _task(event: TaskStateEvent, settings: Settings) -> Trigger | Ignored:
         f":cluster/{settings.cluster_name}"
     ):
         return Ignored("a task of another service", fields)
+    if detail.last_status == "RUNNING":
+        # For the wake's timeline only (the template's rule sends RUNNING and STOPPED, nothing else).
+        return TaskRunning(detail.task_arn, detail.started_at, detail.created_at)
     if detail.last_status != "STOPPED":
         return Ignored("a task that has not stopped", fields)
     reason = detail.stopped_reason or "the task stopped without a reason"
@@ -286,7 +292,7 @@ def _task(event: TaskStateEvent, settings: Settings) -> Trigger | Ignored:
     return TaskStopped(detail.task_arn, reason, detail.created_at)
 
 
-def _request(event: dict[str, Any], detail_type: str, settings: Settings) -> Trigger | Ignored:
+def _request(event: dict[str, Any], detail_type: str, settings: Settings) -> Trigger | Ignored:  # noqa: PLR0911
     try:
         kind = DetailType(detail_type)
     except ValueError:
@@ -304,3 +310,5 @@ def _request(event: dict[str, Any], detail_type: str, settings: Settings) -> Tri
             return PinRequested(until=detail.until, requested_by=detail.requested_by)
         case DetailType.UNPIN_REQUESTED:
             return UnpinRequested(requested_by=detail.requested_by)
+        case DetailType.READINESS_CHECK:
+            return ReadinessCheck()

@@ -38,6 +38,8 @@ _ENV = {
     "VPC_LINK_ID": "vpc_link_id",
     "CLOUD_MAP_SERVICE_ID": "cloud_map_service_id",
     "LINK_PROBE_URL": "link_probe_url",
+    # The readiness watch (optional: empty or absent turns it off, as in an older template or a test).
+    "READINESS_STATE_MACHINE_ARN": "readiness_state_machine_arn",
 }
 _FIELD_TO_ENV = {field: env for env, field in _ENV.items()}
 # The variables each front door needs; the others are empty (the template sets them to "") or absent.
@@ -53,7 +55,7 @@ _DOOR_ENV = {
         "LINK_PROBE_URL",
     ),
 }
-_OPTIONAL_ENV = {"FRONT_DOOR", *(env for names in _DOOR_ENV.values() for env in names)}
+_OPTIONAL_ENV = {"FRONT_DOOR", "READINESS_STATE_MACHINE_ARN", *(env for names in _DOOR_ENV.values() for env in names)}
 FrontDoorName = Literal["alb", "http-api"]
 # API Gateway and Cloud Map identifiers: short lowercase alphanumerics (Cloud Map's start with "srv-").
 _ID = r"^$|^[a-z0-9-]{1,64}$"
@@ -90,6 +92,8 @@ class Settings(BaseModel):
     min_awake_minutes: int = Field(ge=0, le=240)
     wake_deadline_minutes: int = Field(ge=1, le=30)
     max_pin_hours: int = Field(ge=1, le=720)
+    # The readiness watch started on each wake (docs/controller.md, "Readiness"); None: no watch.
+    readiness_state_machine_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:states:.+:stateMachine:")
 
     @model_validator(mode="after")
     def _front_door_complete(self) -> Settings:
