@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import time
+import uuid
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +67,11 @@ def _events() -> EventBridgeClient:
     return boto3.client("events", config=_BOTO_CONFIG)
 
 
+@cache
+def _dynamodb() -> Any:  # the DynamoDB stubs are not among the project's type packages
+    return boto3.client("dynamodb", config=_BOTO_CONFIG)
+
+
 _observed: dict[str, tuple[float, ObservedService]] = {}
 # secret ARN -> (monotonic time read, accepted values: AWSCURRENT first, then AWSPREVIOUS if any)
 _tokens: dict[str, tuple[float, tuple[str, ...]]] = {}
@@ -72,7 +79,7 @@ _tokens: dict[str, tuple[float, tuple[str, ...]]] = {}
 
 def reset_caches() -> None:
     """Forget clients and cached values (tests and benchmarks start from a cold container)."""
-    for factory in (_secrets, _ssm, _ecs, _elbv2, _events):
+    for factory in (_secrets, _ssm, _ecs, _elbv2, _events, _dynamodb):
         factory.cache_clear()
     _observed.clear()
     _tokens.clear()
@@ -137,9 +144,10 @@ def heartbeat_tokens(secret_arn: str, *, stale_ok: bool = True) -> tuple[str, ..
     return values
 
 
-def controller_state(parameter_name: str) -> ControllerState:
+def controller_state(parameter_name: str, *, fresh: bool = False) -> ControllerState:
+    """The record, cached STATE_MAX_AGE_SECONDS; ``fresh`` reads it anyway (a held request's poll)."""
     try:
-        raw = _ssm().get(parameter_name, max_age=STATE_MAX_AGE_SECONDS)
+        raw = _ssm().get(parameter_name, max_age=STATE_MAX_AGE_SECONDS, force_fetch=fresh)
     except GetParameterError as error:
         raise AwsFault(f"cannot read the controller state parameter {parameter_name}: {error}") from error
     try:
@@ -191,3 +199,56 @@ def put_wake_request(settings: Settings, requested_by: str, reason: str) -> str:
             f"{result.get('ErrorMessage', 'no message')}"
         )
     return result["EventId"]
+
+
+# A slot a held request occupies: one item per slot in the hold table, taken with a conditional write
+# (free, or left by a holder whose time is up), freed by its holder. At most this many slots are tried.
+_SLOT_ATTEMPTS = 2
+
+
+def take_hold_slot(table: str, slots: int, now_epoch: float, hold_until_epoch: float) -> str | None:
+    """Take one of ``slots`` hold slots until ``hold_until_epoch``; the holder id, or None when the two
+    slots tried are taken (the cap is reached, or nearly). A slot whose holder died frees itself then."""
+    first = random.randrange(slots)  # noqa: S311 - spreading load, not a secret
+    holder = uuid.uuid4().hex
+    for attempt in range(min(_SLOT_ATTEMPTS, slots)):
+        slot = f"hold-{(first + attempt) % slots}"
+        try:
+            _dynamodb().put_item(
+                TableName=table,
+                Item={
+                    "slot": {"S": slot},
+                    "holder": {"S": holder},
+                    "expiresAt": {"N": str(int(hold_until_epoch) + 1)},
+                },
+                ConditionExpression="attribute_not_exists(#slot) OR #expires < :now",
+                ExpressionAttributeNames={"#slot": "slot", "#expires": "expiresAt"},
+                ExpressionAttributeValues={":now": {"N": str(int(now_epoch))}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                continue
+            raise AwsFault(f"cannot take a hold slot in {table}: {error}") from error
+        except BotoCoreError as error:
+            raise AwsFault(f"cannot take a hold slot in {table}: {error}") from error
+        return f"{slot}|{holder}"
+    return None
+
+
+def release_hold_slot(table: str, taken: str) -> None:
+    """Free a slot, unless its time ran out and another request holds it now."""
+    slot, _, holder = taken.partition("|")
+    try:
+        _dynamodb().delete_item(
+            TableName=table,
+            Key={"slot": {"S": slot}},
+            ConditionExpression="#holder = :me",
+            ExpressionAttributeNames={"#holder": "holder"},
+            ExpressionAttributeValues={":me": {"S": holder}},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return
+        raise AwsFault(f"cannot free hold slot {slot} in {table}: {error}") from error
+    except BotoCoreError as error:
+        raise AwsFault(f"cannot free hold slot {slot} in {table}: {error}") from error
