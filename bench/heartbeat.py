@@ -1,4 +1,5 @@
-"""The heartbeat function (HTTP face): warm handler durations, AWS API calls per request, import time.
+"""The heartbeat function (HTTP face): warm handler durations, AWS API calls per request, import time,
+and the cold first byte (a whole cold process to a rendered waiting page, as a ratio to ``import boto3``).
 
 Durations run the real handler in process against moto (so rows that call AWS include moto's own time;
 the ping row makes no call at all). AWS calls are counted at botocore's ``_make_api_call``. Import times
@@ -21,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench._coldstart import ColdRatio, cold_ratio, print_ratios
+
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = [str(ROOT / "src" / "heartbeat"), str(ROOT / "src" / "shared"), str(ROOT)]
 REPETITIONS = 200
@@ -28,6 +31,8 @@ IMPORT_RUNS = 11
 # Targets from the HTTP-face issue.
 TARGET_CALLS_PER_PING = 0
 TARGET_CALLS_PER_PAGE_HIT = 2
+# Issue 9: interpreter start to a rendered waiting page, at most this many times `import boto3` alone.
+TARGET_COLD_PAGE_RATIO = 1.3
 
 # request, HTTP status, median ms, p95 ms, mean AWS calls, max AWS calls
 Row = tuple[str, int, float, float, float, int]
@@ -168,7 +173,21 @@ def _import_rows() -> list[tuple[str, float, float]]:
     return [(label, statistics.median(values), min(values)) for label, values in samples.items()]
 
 
+def cold_page_ratio() -> ColdRatio:
+    """bench/_cold_page.py against ``import boto3``, both with the function's Lambda environment."""
+    from bench import _cold_page  # noqa: PLC0415
+
+    env = {**_cold_page.ENVIRONMENT, "PYTHONPATH": os.pathsep.join(PATHS)}
+    return cold_ratio(
+        "HTTP face: interpreter start to a rendered waiting page",
+        TARGET_COLD_PAGE_RATIO,
+        ("-m", "bench._cold_page"),
+        env,
+    )
+
+
 def main() -> None:
+    cold = cold_page_ratio()
     os.environ.update(_ENV)
     for path in reversed(PATHS):
         if path not in sys.path:
@@ -193,6 +212,8 @@ def main() -> None:
     print(f"{'statement':<52} {'median ms':>10} {'min ms':>8}")
     for label, median, fastest in imports:
         print(f"{label:<52} {median:>10.1f} {fastest:>8.1f}")
+    print()
+    print_ratios([cold])
 
 
 if __name__ == "__main__":
