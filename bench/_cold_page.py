@@ -74,9 +74,9 @@ def _mock_the_network() -> list[str]:
         sent.append(target)
         body = json.dumps(ANSWERS[target]).encode()
         headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "cold"}
-        return botocore.awsrequest.AWSResponse(request.url, 200, headers, _Raw(body))
+        return botocore.awsrequest.AWSResponse(request.url, 200, headers, _Raw(body))  # type: ignore[arg-type]
 
-    botocore.endpoint.Endpoint._send = send  # type: ignore[method-assign]
+    botocore.endpoint.Endpoint._send = send  # type: ignore[attr-defined]
     return sent
 
 
