@@ -89,8 +89,9 @@ def reset_caches() -> None:
     _tokens.clear()
 
 
-# What one execution environment has cached: the record, the service observation and the token values. The flood benchmark swaps these to simulate many environments in one
-# process; the function itself never calls the two functions below.
+# What one execution environment has cached: the record, the service observation and the token values.
+# The flood benchmark swaps these to simulate many environments in one process; the function itself never
+# calls the two functions below.
 EnvironmentCaches = tuple[
     dict[str, tuple[float, str | None]],
     dict[str, tuple[float, ObservedService]],
