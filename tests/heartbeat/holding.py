@@ -14,19 +14,27 @@ HOLD_TABLE = "warmkeeper-holds"
 
 @dataclass
 class FakeClock:
-    """Starts at ``at``; ``sleep`` moves the time forward at once and then runs ``on_sleep`` (the world
-    changing while a request is held)."""
+    """The HTTP face's waits (``heartbeat.clock``): ``sleep`` moves the time forward at once and then runs
+    ``on_sleep`` (the world changing while a request is held). ``now()`` is the same time as a date, for the
+    test to stamp records with; the function's own "now" still comes from the shared seam."""
 
-    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    start: datetime = field(default_factory=lambda: datetime.now(UTC))
     on_sleep: Callable[[FakeClock], None] | None = None
     sleeps: list[float] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def monotonic(self) -> float:
+        return self.elapsed
+
+    def epoch(self) -> float:
+        return self.start.timestamp() + self.elapsed
 
     def now(self) -> datetime:
-        return self.at
+        return self.start + timedelta(seconds=self.elapsed)
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.at += timedelta(seconds=seconds)
+        self.elapsed += seconds
         if self.on_sleep is not None:
             self.on_sleep(self)
 

@@ -228,8 +228,12 @@ def test_an_unreadable_slot_table_answers_at_once(
     assert [r for r in caplog.records if r.levelno >= logging.ERROR and "held requests" in r.getMessage()]
 
 
-def test_the_clock_seam_is_the_one_the_face_reads(clock: FakeClock) -> None:
-    from heartbeat.observability import now  # noqa: PLC0415
+def test_a_frozen_now_does_not_hold_forever(account: Account, invoke: Invoke, clock: FakeClock) -> None:
+    """The local stack freezes the shared "now" for an invocation: the hold still ends, on elapsed time."""
+    from warmkeeper_shared import clock as shared  # noqa: PLC0415
 
-    clock.at = datetime(2030, 1, 1, tzinfo=UTC)
-    assert now() == clock.at
+    frozen = datetime(2030, 1, 1, tzinfo=UTC)
+    with shared.use(lambda: frozen):
+        result = invoke(load_event("waiting-api-client.json"))
+    assert result.status == 503
+    assert clock.slept == pytest.approx(20)

@@ -9,7 +9,7 @@ at the first of: traffic back (a 307), a new wake failure, or the end of HoldSec
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from heartbeat import clock
 from heartbeat.adapters import aws
@@ -26,15 +26,18 @@ class HoldResult:
     polls: int = 0
 
 
-def hold(settings: Settings, arrived_at: datetime, first: ControllerState | None, budget_seconds: float) -> HoldResult:
-    """Hold the request at most ``budget_seconds`` from ``arrived_at``."""
+def hold(
+    settings: Settings, arrived_at: datetime, started: float, first: ControllerState | None, budget_seconds: float
+) -> HoldResult:
+    """Hold the request at most ``budget_seconds`` from ``started`` (the waiting clock's reading on arrival)."""
     if not settings.hold_table_name or budget_seconds <= 0:
         return HoldResult(outcome=None, state=first)
     time = clock.current()
-    deadline = arrived_at + timedelta(seconds=budget_seconds)
     slots = hold_slots(settings.http_face_concurrency)
+    # The slot is kept until the hold would end, plus one last read: a dead holder frees it by then.
+    until = time.epoch() + budget_seconds - (time.monotonic() - started) + 3
     try:
-        taken = aws.take_hold_slot(settings.hold_table_name, slots, time.now().timestamp(), deadline.timestamp() + 1)
+        taken = aws.take_hold_slot(settings.hold_table_name, slots, time.epoch(), until)
     except aws.AwsFault as error:
         logger.error("cannot count held requests; answering at once", error=str(error))
         count("HoldSlotFailures")
@@ -47,7 +50,7 @@ def hold(settings: Settings, arrived_at: datetime, first: ControllerState | None
     state, polls = first, 0
     try:
         while True:
-            step = next_step(time.now(), deadline, arrived_at, first, state)
+            step = next_step(time.monotonic() - started, budget_seconds, arrived_at, first, state)
             if step.outcome is not None:
                 break
             time.sleep(step.wait_seconds)
@@ -65,7 +68,7 @@ def hold(settings: Settings, arrived_at: datetime, first: ControllerState | None
             # The slot frees itself when its time is up.
             logger.error("cannot free a hold slot", error=str(error))
             count("HoldSlotFailures")
-    held_for = (time.now() - arrived_at).total_seconds()
+    held_for = time.monotonic() - started
     logger.info("held request answered", outcome=step.outcome.value, held_seconds=round(held_for, 1), polls=polls)
     count(f"Holds{step.outcome.value.title().replace('-', '')}")
     return HoldResult(outcome=step.outcome, state=state, polls=polls)

@@ -32,6 +32,9 @@ class DetailType(StrEnum):
     SLEEP_REQUESTED = "Sleep Requested"
     PIN_REQUESTED = "Pin Requested"
     UNPIN_REQUESTED = "Unpin Requested"
+    # Put by the stack's readiness watch (a Step Functions Express loop) while a wake is under way: the
+    # controller checks target health through its front door and hands traffic back when one is healthy.
+    READINESS_CHECK = "Readiness Check"
 
 
 class RequestDetail(BaseModel):
@@ -46,14 +49,23 @@ class RequestDetail(BaseModel):
     until: AwareDatetime | None = None
 
 
-def put_events_entry(detail_type: DetailType, detail: RequestDetail, event_bus: str) -> dict[str, Any]:
-    """One ``PutEvents`` entry for ``detail``; ``event_bus`` is a bus name or ARN."""
-    return {
+def put_events_entry(
+    detail_type: DetailType, detail: RequestDetail, event_bus: str, at: datetime | None = None
+) -> dict[str, Any]:
+    """One ``PutEvents`` entry for ``detail``; ``event_bus`` is a bus name or ARN.
+
+    ``at`` becomes the event's ``time`` (the functions pass their clock seam's now, so a local run's events
+    carry the scenario's time); without it EventBridge stamps the time of the call.
+    """
+    entry: dict[str, Any] = {
         "Source": SOURCE,
         "DetailType": detail_type.value,
         "Detail": json.dumps(detail.model_dump(mode="json", by_alias=True, exclude_none=True)),
         "EventBusName": event_bus,
     }
+    if at is not None:
+        entry["Time"] = at
+    return entry
 
 
 def event_time(value: datetime) -> str:

@@ -110,17 +110,21 @@ class HoldStep:
 
 
 def next_step(
-    now: datetime,
-    deadline: datetime,
+    elapsed: float,
+    budget: float,
     arrived_at: datetime,
     first: ControllerState | None,
     current: ControllerState | None,
 ) -> HoldStep:
+    """What a held request does after ``elapsed`` of its ``budget`` seconds, having read ``current``.
+
+    Elapsed time, not differences of "now": the local stack freezes "now" for a whole invocation.
+    """
     if traffic_back(arrived_at, first, current):
         return HoldStep(HoldOutcome.TRAFFIC_BACK)
     if new_failure(arrived_at, first, current):
         return HoldStep(HoldOutcome.FAILED)
-    left = (deadline - now).total_seconds()
+    left = budget - elapsed
     if left < MIN_POLL_SECONDS:
         return HoldStep(HoldOutcome.TIMED_OUT)
     return HoldStep(None, min(POLL_SECONDS, left))

@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import ALBResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from heartbeat import hold, wake
+from heartbeat import clock, hold, wake
 from heartbeat.domain.hold import HoldOutcome, hold_budget_seconds, why_not_held
 from heartbeat.domain.status import public_failure_reason
 from heartbeat.domain.visitors import (
@@ -48,7 +48,7 @@ def answer_for_the_service(app: ALBResolver) -> Response[str]:  # noqa: PLR0911 
         return json_response(404, {"error": "no such Warmkeeper endpoint"})
 
     settings = get_settings()
-    arrived_at = now()
+    arrived_at, started = now(), clock.current().monotonic()
     request = IncomingRequest(
         method=method,
         path=path,
@@ -70,7 +70,8 @@ def answer_for_the_service(app: ALBResolver) -> Response[str]:  # noqa: PLR0911 
         wake.send(settings, state, "visitor", f"{method} {path}")
     if why_not_held(settings.hold_seconds, request, decision) is None:
         remaining = _remaining_seconds(app)
-        held = hold.hold(settings, arrived_at, state, hold_budget_seconds(settings.hold_seconds, remaining))
+        budget = hold_budget_seconds(settings.hold_seconds, remaining)
+        held = hold.hold(settings, arrived_at, started, state, budget)
         if held.outcome is HoldOutcome.TRAFFIC_BACK:
             # Same origin, percent-encoded here whatever front door serves the answer.
             location = same_origin_location(safe_return_path(path, query_string(event)))
