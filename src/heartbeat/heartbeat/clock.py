@@ -42,6 +42,6 @@ def current() -> Waiting:
 
 def use(waiting: Waiting) -> Waiting:
     """Install ``waiting``; returns the one it replaces, so a test can put it back."""
-    global _current  # noqa: PLW0603 - the one seam for waits
+    global _current
     previous, _current = _current, waiting
     return previous
