@@ -19,7 +19,9 @@ from warmkeeper.models.settings import SettingsError, get_settings
 from warmkeeper_shared import clock
 
 logger = Logger()
-tracer = Tracer()
+# botocore only: every AWS call goes through it; patching all the X-Ray SDK supports imports libraries the
+# controller never uses (requests, sqlite3...) on every cold start.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 # Most invocations (ignored events, repeated requests, reconcile ticks with nothing to do) publish no metric
 # by design; Powertools would warn about each one in the function's log.

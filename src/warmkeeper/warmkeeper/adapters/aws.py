@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -60,6 +59,10 @@ class AwsClients:
 @cache
 def default_clients() -> AwsClients:
     """One set of clients per execution environment (creating them costs more than most calls)."""
+    # Imported where the first client is made, not with the handler: an event that needs no AWS call (an
+    # ignored one) never pays for it, and the handler's import stays light.
+    import boto3  # noqa: PLC0415
+
     session = boto3.session.Session()
     return AwsClients(
         ecs=session.client("ecs", config=RETRY_CONFIG),
@@ -71,6 +74,8 @@ def default_clients() -> AwsClients:
 
 @cache
 def _states_client() -> SFNClient:
+    import boto3  # noqa: PLC0415 - see default_clients
+
     return boto3.session.Session().client("stepfunctions", config=RETRY_CONFIG)
 
 
