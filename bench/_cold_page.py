@@ -106,3 +106,27 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def packages_beyond_boto3() -> list[str]:
+    """Third-party packages this cold path loads that ``import boto3`` alone does not (run in a fresh
+    interpreter: ``python -c 'from bench._cold_page import packages_beyond_boto3 as p; print(p())'``)."""
+    import boto3  # noqa: F401, PLC0415 - what boto3 alone loads, first
+
+    def third_party() -> set[str]:
+        tops = {name.partition(".")[0] for name in list(sys.modules)}
+        return {name for name in tops if name not in sys.stdlib_module_names and not name.startswith("_")}
+
+    before = third_party()
+    os.environ.update(ENVIRONMENT)
+    sent = _mock_the_network()
+    from heartbeat.handler import lambda_handler  # noqa: PLC0415
+
+    import contextlib  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        lambda_handler(json.loads(EVENT.read_text()), _Context())
+    if sorted(sent) != sorted(ANSWERS):
+        raise RuntimeError(f"the cold page made other calls: {sent}")
+    return sorted(third_party() - before - {"heartbeat", "warmkeeper_shared", "bench"})
