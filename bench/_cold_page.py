@@ -9,6 +9,8 @@ address on loopback, as in Lambda.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import sys
@@ -121,9 +123,6 @@ def packages_beyond_boto3() -> list[str]:
     os.environ.update(ENVIRONMENT)
     sent = _mock_the_network()
     from heartbeat.handler import lambda_handler  # noqa: PLC0415
-
-    import contextlib  # noqa: PLC0415
-    import io  # noqa: PLC0415
 
     with contextlib.redirect_stdout(io.StringIO()):
         lambda_handler(json.loads(EVENT.read_text()), _Context())
