@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from heartbeat.adapters.aws import _BOTO_CONFIG
-from heartbeat.domain.hold import TIMEOUT_MARGIN_SECONDS, hold_slots
+from heartbeat.adapters.aws import _BOTO_CONFIG, STATE_MAX_AGE_SECONDS
+from heartbeat.domain.hold import POLL_SECONDS, TIMEOUT_MARGIN_SECONDS, hold_slots
 from heartbeat.settings import Settings
 from tests.template.conftest import Template
+from tests.template.test_security import SSM_SHARED_PER_SECOND
 
 # An API Gateway HTTP API gives up on an integration after 30 s; an ALB's idle timeout defaults to 60 s.
 HTTP_API_INTEGRATION_LIMIT = 30
@@ -66,3 +67,11 @@ def test_the_slot_table_is_on_demand_and_writable_only_by_the_http_face(raw: Tem
     [slots] = [s for s in statements if s.get("Sid") == "CountHeldRequests"]
     assert slots["Action"] == ["dynamodb:PutItem", "dynamodb:DeleteItem"]
     assert slots["Resource"] == {"Fn::GetAtt": ["HoldTable", "Arn"]}
+
+
+def test_held_requests_keep_ssm_reads_far_below_the_account_quota(raw: Template) -> None:
+    """On top of the cached reads (tests/template/test_security.py), each held request reads the record
+    fresh once per poll: still under a quarter of SSM's shared 40 requests/s at the default cap."""
+    cap = int(raw["Parameters"]["HttpFaceConcurrency"]["Default"])
+    reads = cap / STATE_MAX_AGE_SECONDS + hold_slots(cap) / POLL_SECONDS
+    assert reads <= SSM_SHARED_PER_SECOND / 4
