@@ -159,7 +159,7 @@ def _held_rows(account: Any, counter: _Counter, cold_caches: Callable[[], None])
     rows = []
     asleep = {"awakeSince": (datetime.now(UTC) - timedelta(hours=2)).isoformat()}
     for label, back_after in (
-        ("held API client, traffic back after 3 polls: 307", 3),
+        ("held API client, back after 3 polls: 307", 3),
         ("held API client, 20 s: 503", 0),
     ):
         waits = FakeClock()
