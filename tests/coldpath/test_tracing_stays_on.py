@@ -37,6 +37,7 @@ import {handler} as handler
 loaded = {{name: name in sys.modules for name in ("boto3", "requests", "sqlite3", "aws_xray_sdk")}}
 from aws_xray_sdk.core import patcher, xray_recorder
 patched_at_import = sorted(patcher._PATCHED_MODULES)
+client_module_at_import = "botocore.client" in sys.modules
 emitted = []
 class Emitter:
     def send_entity(self, entity):
@@ -51,7 +52,8 @@ with Stubber(client) as stub:
     with xray_recorder.in_subsegment("probe"):
         client.{operation_snake}(**{params})
 print(json.dumps({{"loaded": loaded, "patched": patched_at_import, "disabled": handler.tracer.disabled,
-                  "emitted": emitted}}))
+                  "patched_before_call": sorted(patcher._PATCHED_MODULES), "emitted": emitted,
+                  "client_module_at_import": client_module_at_import}}))
 """
 
 
@@ -76,11 +78,13 @@ def test_tracing_is_on_and_traces_the_first_aws_call(function: str) -> None:
     if function == "heartbeat":
         handler, make_client = "heartbeat.handler", "from heartbeat.adapters import aws\nclient = aws._ssm()"
     else:
-        handler = "warmkeeper.handler"
-        make_client = "from warmkeeper.adapters.aws import default_clients\nclient = default_clients().ssm"
+        # The handler's own way to its clients: the controller patches there, not at import.
+        handler, make_client = "warmkeeper.handler", "client = handler.aws_clients().ssm"
     result = _probe(handler, make_client, "get_parameter", {"Name": "/x"}, {"Parameter": {"Value": "{}"}})
     assert result["disabled"] is False
-    assert result["patched"] == ["botocore"]  # patched with the handler's import, before any client exists
+    # The HTTP face patches with its import; the controller with its first clients. Both before any call.
+    assert result["patched"] == (["botocore"] if function == "heartbeat" else [])
+    assert result["patched_before_call"] == ["botocore"]
     assert result["loaded"]["aws_xray_sdk"] is True
     # Not loaded for nothing: the X-Ray SDK would import these to patch them.
     assert result["loaded"]["requests"] is False
@@ -90,11 +94,6 @@ def test_tracing_is_on_and_traces_the_first_aws_call(function: str) -> None:
 
 
 def test_the_controller_handler_imports_no_boto3_before_its_first_client() -> None:
-    result = _probe(
-        "warmkeeper.handler",
-        "from warmkeeper.adapters.aws import default_clients\nclient = default_clients().ssm",
-        "get_parameter",
-        {"Name": "/x"},
-        {"Parameter": {"Value": "{}"}},
-    )
+    result = _probe("warmkeeper.handler", "client = handler.aws_clients().ssm", "get_parameter", {"Name": "/x"}, {})
     assert result["loaded"]["boto3"] is False
+    assert result["client_module_at_import"] is False
