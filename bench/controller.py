@@ -23,12 +23,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench._coldstart import ColdRatio, cold_ratio, print_ratios
+
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = [str(ROOT / "src" / "warmkeeper"), str(ROOT / "src" / "shared"), str(ROOT)]
 REPETITIONS = 15
 IMPORT_RUNS = 9
 # Issue 3's targets; None where the issue sets none.
 TARGETS = {"sleep": 4, "wake": 3, "ready": 3}
+# Issue 9: the handler's import (tracing on, as in Lambda) at most this many times `import boto3` alone.
+TARGET_IMPORT_RATIO = 1.6
 
 _ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -212,7 +216,24 @@ def _imports() -> dict[str, float]:
     return {module: statistics.median(values) * 1000 for module, values in samples.items()}
 
 
+def import_ratio() -> ColdRatio:
+    """``import warmkeeper.handler`` against ``import boto3``, whole processes, with tracing on as in Lambda."""
+    lambda_like = {
+        **_ENV,
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "LAMBDA_TASK_ROOT": str(ROOT / "src" / "warmkeeper"),
+        "PYTHONPATH": os.pathsep.join(PATHS),
+    }
+    return cold_ratio(
+        "controller: import warmkeeper.handler (tracing on)",
+        TARGET_IMPORT_RATIO,
+        ("-c", "import warmkeeper.handler"),
+        lambda_like,
+    )
+
+
 def main() -> None:
+    cold = import_ratio()
     os.environ.update(_ENV)
     for path in reversed(PATHS):
         if path not in sys.path:
@@ -232,6 +253,8 @@ def main() -> None:
     for module, ms in imports.items():
         print(f"{module:<24} {ms:>7.1f}")
     print(f"{'handler minus boto3':<24} {imports['warmkeeper.handler'] - imports['boto3']:>7.1f}")
+    print()
+    print_ratios([cold])
 
 
 if __name__ == "__main__":

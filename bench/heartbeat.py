@@ -1,4 +1,5 @@
-"""The heartbeat function (HTTP face): warm handler durations, AWS API calls per request, import time.
+"""The heartbeat function (HTTP face): warm handler durations, AWS API calls per request, import time,
+and the cold first byte (a whole cold process to a rendered waiting page, as a ratio to ``import boto3``).
 
 Durations run the real handler in process against moto (so rows that call AWS include moto's own time;
 the ping row makes no call at all). AWS calls are counted at botocore's ``_make_api_call``. Import times
@@ -21,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench._coldstart import ColdRatio, cold_ratio, print_ratios
+
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = [str(ROOT / "src" / "heartbeat"), str(ROOT / "src" / "shared"), str(ROOT)]
 REPETITIONS = 200
@@ -28,6 +31,8 @@ IMPORT_RUNS = 11
 # Targets from the HTTP-face issue.
 TARGET_CALLS_PER_PING = 0
 TARGET_CALLS_PER_PAGE_HIT = 2
+# Issue 9: interpreter start to a rendered waiting page, at most this many times `import boto3` alone.
+TARGET_COLD_PAGE_RATIO = 1.3
 
 # request, HTTP status, median ms, p95 ms, mean AWS calls, max AWS calls
 Row = tuple[str, int, float, float, float, int]
@@ -131,6 +136,58 @@ def _handler_rows() -> list[Row]:
         account.set_state({"wakeStartedAt": (datetime.now(UTC) - timedelta(seconds=5)).isoformat()})
         durations, calls, status = _measure(invoke("waiting-page.json"), cold_caches, counter)
         rows.append(_row("waiting page, waking: state read only", status, durations, calls))
+        rows += _held_rows(account, counter, cold_caches)
+    return rows
+
+
+def _held_rows(account: Any, counter: _Counter, cold_caches: Callable[[], None]) -> list[Row]:
+    """An API client's GET held (HoldSeconds 20) under a fake clock: its waits take no time, its record reads
+    and slot writes are counted like any call."""
+    from heartbeat import clock, handler  # noqa: PLC0415
+    from heartbeat.settings import get_settings  # noqa: PLC0415
+    from tests.heartbeat.conftest import FakeContext, load_event  # noqa: PLC0415
+    from tests.heartbeat.holding import FakeClock, create_hold_table, hold_env  # noqa: PLC0415
+
+    class HoldingContext(FakeContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 35_000  # the template's timeout when holding is on
+
+    create_hold_table()
+    os.environ.update(hold_env())
+    get_settings.cache_clear()
+    event, context = load_event("waiting-api-client.json"), HoldingContext()
+    rows = []
+    asleep = {"awakeSince": (datetime.now(UTC) - timedelta(hours=2)).isoformat()}
+    for label, back_after in (
+        ("held API client, back after 3 polls: 307", 3),
+        ("held API client, 20 s: 503", 0),
+    ):
+        waits = FakeClock()
+
+        def world(fake: FakeClock, polls: int = back_after) -> None:
+            if len(fake.sleeps) == polls:
+                # The controller's write, not the function's: left out of the count.
+                account.set_state({"awakeSince": fake.now().isoformat()})
+                counter.calls.remove("ssm:PutParameter")
+
+        waits.on_sleep = world if back_after else None
+
+        def before(fake: FakeClock = waits) -> None:
+            account.set_state(asleep)
+            cold_caches()
+            fake.sleeps.clear()
+
+        previous = clock.use(waits)
+        try:
+            durations, calls, status = _measure(
+                lambda: handler.lambda_handler(json.loads(json.dumps(event)), context), before, counter
+            )
+        finally:
+            clock.use(previous)
+        rows.append(_row(label, status, durations, calls))
+    for name in hold_env():
+        os.environ.pop(name, None)
+    get_settings.cache_clear()
     return rows
 
 
@@ -168,7 +225,21 @@ def _import_rows() -> list[tuple[str, float, float]]:
     return [(label, statistics.median(values), min(values)) for label, values in samples.items()]
 
 
+def cold_page_ratio() -> ColdRatio:
+    """bench/_cold_page.py against ``import boto3``, both with the function's Lambda environment."""
+    from bench import _cold_page  # noqa: PLC0415
+
+    env = {**_cold_page.ENVIRONMENT, "PYTHONPATH": os.pathsep.join(PATHS)}
+    return cold_ratio(
+        "HTTP face: interpreter start to a rendered waiting page",
+        TARGET_COLD_PAGE_RATIO,
+        ("-m", "bench._cold_page"),
+        env,
+    )
+
+
 def main() -> None:
+    cold = cold_page_ratio()
     os.environ.update(_ENV)
     for path in reversed(PATHS):
         if path not in sys.path:
@@ -188,11 +259,22 @@ def main() -> None:
         f"AWS calls per ping: {ping_calls} (target {TARGET_CALLS_PER_PING}); "
         f"per waiting page hit, worst case: {page_calls} (target at most {TARGET_CALLS_PER_PAGE_HIT})"
     )
+    held = next(row for row in handler_rows if row[0] == "held API client, 20 s: 503")
+    from heartbeat.domain.hold import POLL_SECONDS  # noqa: PLC0415
+
+    # Beyond the polls: the first read of the record, the wake, taking and freeing the slot.
+    polls = held[5] - 4
+    print(
+        f"Held 20 s without traffic back: {held[5]} AWS calls, of which {polls} record reads "
+        f"(one per {POLL_SECONDS:g} s at most: {20 / POLL_SECONDS:g})"
+    )
     print()
     print(f"Import time, fresh interpreter, median of {IMPORT_RUNS} interleaved runs")
     print(f"{'statement':<52} {'median ms':>10} {'min ms':>8}")
     for label, median, fastest in imports:
         print(f"{label:<52} {median:>10.1f} {fastest:>8.1f}")
+    print()
+    print_ratios([cold])
 
 
 if __name__ == "__main__":

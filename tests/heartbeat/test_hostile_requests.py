@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from tests import hostile
 from tests.heartbeat.conftest import FIXTURE_TOKEN, STATE_PARAMETER, Account, Invocation, load_event
 from tests.heartbeat.conftest import FakeContext as HeartbeatContext
+from tests.heartbeat.holding import FakeClock, create_hold_table, hold_env, installed
 
 Invoke = Any
 
@@ -162,12 +164,66 @@ def _check_invocation(account: Account, event: Any, before: tuple[int, str]) -> 
     return response
 
 
+HOLD_SECONDS = 20
+
+
+@pytest.fixture
+def holding(account: Account, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
+    """Held requests on, as the template's default has them, under a fake clock: a hold is bounded by
+    HoldSeconds of fake time and takes no real time."""
+    from heartbeat.settings import get_settings  # noqa: PLC0415
+
+    create_hold_table()
+    for name, value in hold_env(HOLD_SECONDS).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    monkeypatch.setattr(HeartbeatContext, "get_remaining_time_in_millis", lambda _self: 35_000)
+    with installed(FakeClock()) as clock:
+        yield clock
+
+
 @HOSTILE
 @given(event=hostile.alb_events())
-def test_hostile_alb_requests(account: Account, event: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_hostile_alb_requests(
+    account: Account, holding: FakeClock, event: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     before = _world(account)
+    holding.sleeps.clear()
     response = _check_invocation(account, event, before)
     assert response["statusCode"] != 500, (event, response)
+    # A held request ends within HoldSeconds, polling no more than once a second.
+    assert holding.slept <= HOLD_SECONDS
+    assert all(wait >= 1 for wait in holding.sleeps)
+    capsys.readouterr()
+
+
+@settings(HOSTILE, max_examples=max(1, int(150 * SCALE)))
+@given(event=hostile.alb_events())
+def test_hostile_held_requests_redirect_on_this_origin(
+    account: Account, holding: FakeClock, event: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whatever path and query a held GET carries, the 307 that ends it stays on this site, in ASCII."""
+    event = event | {"httpMethod": "GET", "body": None, "headers": {}, "multiValueHeaders": {}}
+    account.set_state({})
+
+    def traffic_back(clock: FakeClock) -> None:
+        account.set_state({"awakeSince": clock.now().isoformat()})
+
+    holding.on_sleep, holding.sleeps[:] = traffic_back, []
+    from heartbeat import wake  # noqa: PLC0415 - after the environment is set
+    from heartbeat.adapters import aws  # noqa: PLC0415
+    from heartbeat.handler import lambda_handler  # noqa: PLC0415
+    from heartbeat.settings import get_settings  # noqa: PLC0415
+
+    aws.expire_values()  # the record of the previous example is not cached
+    wake.forget_last_sent()
+    response = lambda_handler(event, HeartbeatContext())
+    hostile.check_http_response(response, secrets=(FIXTURE_TOKEN,))
+    face = get_settings()
+    if event["path"].startswith("/_warmkeeper/") or event["path"] in {face.health_check_path, *face.non_visitor_paths}:
+        return  # Warmkeeper's own endpoints, and requests that are not a visitor's: never held
+    assert response["statusCode"] == 307, (event, response)
+    assert holding.sleeps == [2.0]
     capsys.readouterr()
 
 

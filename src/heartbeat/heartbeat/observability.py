@@ -10,7 +10,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from warmkeeper_shared import clock
 
 logger = Logger()
-tracer = Tracer()
+# Only botocore is patched: every call this function makes goes through it, and patching everything the
+# X-Ray SDK knows would import libraries the function never uses (requests, sqlite3...) on every cold start.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
 

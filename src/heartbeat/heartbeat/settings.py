@@ -48,6 +48,11 @@ class Settings(BaseModel):
     non_visitor_user_agents: CommaList = _DEFAULT_NON_VISITOR_USER_AGENTS
     non_visitor_paths: CommaList = _DEFAULT_NON_VISITOR_PATHS
     wake_deadline_minutes: int = Field(default=5, ge=1, le=30)  # the template's WakeDeadlineMinutes
+    # The template's HoldSeconds (0 when unset: a function without the variable holds nothing), the table
+    # that counts held requests, and the function's reserved concurrency (0: none), which sets their cap.
+    hold_seconds: int = Field(default=0, ge=0, le=23)
+    hold_table_name: str = ""
+    http_face_concurrency: int = Field(default=0, ge=0, le=1000)
 
     @model_validator(mode="after")
     def _health_source(self) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -12,14 +13,17 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from warmkeeper import controller
-from warmkeeper.adapters.aws import AwsGateway, default_clients
+from warmkeeper.adapters.aws import AwsClients, AwsGateway, default_clients
 from warmkeeper.domain.model import Action, RouteTraffic, SaveState, SetDesiredCount, StartReadinessWatch
 from warmkeeper.models.events import Ignored, MalformedEventError, Origin, to_trigger
 from warmkeeper.models.settings import SettingsError, get_settings
 from warmkeeper_shared import clock
 
 logger = Logger()
-tracer = Tracer()
+# Patched in ``aws_clients``, before the first AWS call rather than with the import, and botocore only (every
+# AWS call goes through it): patching loads botocore's client module, and patching everything the X-Ray SDK
+# supports loads libraries the controller never uses (requests, sqlite3...).
+tracer = Tracer(auto_patch=False)
 metrics = Metrics()
 # Most invocations (ignored events, repeated requests, reconcile ticks with nothing to do) publish no metric
 # by design; Powertools would warn about each one in the function's log.
@@ -36,6 +40,19 @@ def _describe(action: Action) -> str:
             return "save-state"
         case StartReadinessWatch():
             return "watch-readiness"
+
+
+@cache
+def _trace_aws_calls() -> None:
+    """Once per execution environment: the patch is global, for every client made before or after."""
+    tracer.patch(("botocore",))
+
+
+def aws_clients(front_door: str = "alb") -> AwsClients:
+    """The execution environment's clients (the http-api front door's only where it is used, since each client
+    costs cold-start time), with botocore traced before their first call."""
+    _trace_aws_calls()
+    return default_clients(front_door)
 
 
 def _summary(event: Any) -> dict[str, Any]:
@@ -73,9 +90,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             logger.info("event ignored", reason=trigger.reason, **trigger.fields)
         return {"outcome": "ignored", "reason": trigger.reason}
 
-    # The http-api front door's clients only where it is used (each client costs cold-start time).
-    clients = default_clients("http-api") if settings.front_door == "http-api" else default_clients()
-    gateway = AwsGateway(clients, settings)
+    gateway = AwsGateway(aws_clients(settings.front_door), settings)
     now = clock.now()
     try:
         decision = controller.run(trigger, now, settings, gateway)

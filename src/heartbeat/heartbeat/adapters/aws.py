@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import time
+import uuid
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools.utilities.parameters import SSMProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_servicediscovery import ServiceDiscoveryClient
+    from mypy_boto3_ssm import SSMClient
 
 # A visitor waits on these calls: fail fast and let the page (and the backstop alarm) cover the rest. At
 # most 2 attempts of 0.5 s to connect and 1 s to read: a waiting-page hit makes two calls, which then end
@@ -42,14 +43,16 @@ class AwsFault(RuntimeError):
     """An AWS call failed; the message says which call and why."""
 
 
+# Every client comes from boto3's default session: a session of its own (as Powertools' SSMProvider makes)
+# would load the endpoint rules and the list of services a second time on the cold path.
 @cache
 def _secrets() -> SecretsManagerClient:
     return boto3.client("secretsmanager", config=_BOTO_CONFIG)
 
 
 @cache
-def _ssm() -> SSMProvider:
-    return SSMProvider(boto_config=_BOTO_CONFIG)
+def _ssm() -> SSMClient:
+    return boto3.client("ssm", config=_BOTO_CONFIG)
 
 
 @cache
@@ -72,6 +75,13 @@ def _events() -> EventBridgeClient:
     return boto3.client("events", config=_BOTO_CONFIG)
 
 
+@cache
+def _dynamodb() -> Any:  # the DynamoDB stubs are not among the project's type packages
+    return boto3.client("dynamodb", config=_BOTO_CONFIG)
+
+
+# parameter name -> (monotonic time read, value or None when the parameter has none)
+_states: dict[str, tuple[float, str | None]] = {}
 _observed: dict[str, tuple[float, ObservedService]] = {}
 # secret ARN -> (monotonic time read, accepted values: AWSCURRENT first, then AWSPREVIOUS if any)
 _tokens: dict[str, tuple[float, tuple[str, ...]]] = {}
@@ -79,32 +89,35 @@ _tokens: dict[str, tuple[float, tuple[str, ...]]] = {}
 
 def reset_caches() -> None:
     """Forget clients and cached values (tests and benchmarks start from a cold container)."""
-    for factory in (_secrets, _ssm, _ecs, _elbv2, _servicediscovery, _events):
+    for factory in (_secrets, _ssm, _ecs, _elbv2, _servicediscovery, _events, _dynamodb):
         factory.cache_clear()
+    _states.clear()
     _observed.clear()
     _tokens.clear()
 
 
-# What one execution environment has cached: the record (in the SSM provider's store), the service
-# observation and the token values. The flood benchmark swaps these to simulate many environments in one
-# process; the function itself never calls the two functions below.
+# What one execution environment has cached: the record, the service observation and the token values.
+# The flood benchmark swaps these to simulate many environments in one process; the function itself never
+# calls the two functions below.
 EnvironmentCaches = tuple[
-    dict[Any, Any], dict[str, tuple[float, ObservedService]], dict[str, tuple[float, tuple[str, ...]]]
+    dict[str, tuple[float, str | None]],
+    dict[str, tuple[float, ObservedService]],
+    dict[str, tuple[float, tuple[str, ...]]],
 ]
 
 
 def environment_caches() -> EnvironmentCaches:
-    return (_ssm().store, _observed, _tokens)
+    return (_states, _observed, _tokens)
 
 
 def use_environment_caches(caches: EnvironmentCaches) -> None:
-    global _observed, _tokens
-    _ssm().store, _observed, _tokens = caches
+    global _states, _observed, _tokens
+    _states, _observed, _tokens = caches
 
 
 def expire_values() -> None:
     """Forget cached values but keep the clients (a warm container whose caches just expired)."""
-    _ssm().clear_cache()  # type: ignore[no-untyped-call]
+    _states.clear()
     _observed.clear()
     _tokens.clear()
 
@@ -144,13 +157,19 @@ def heartbeat_tokens(secret_arn: str, *, stale_ok: bool = True) -> tuple[str, ..
     return values
 
 
-def controller_state(parameter_name: str) -> ControllerState:
+def controller_state(parameter_name: str, *, fresh: bool = False) -> ControllerState:
+    """The record, cached STATE_MAX_AGE_SECONDS; ``fresh`` reads it anyway (a held request's poll)."""
+    cached = _states.get(parameter_name)
+    if not fresh and cached is not None and time.monotonic() - cached[0] < STATE_MAX_AGE_SECONDS:
+        raw = cached[1]
+    else:
+        try:
+            raw = _ssm().get_parameter(Name=parameter_name)["Parameter"].get("Value")
+        except (ClientError, BotoCoreError) as error:
+            raise AwsFault(f"cannot read the controller state parameter {parameter_name}: {error}") from error
+        _states[parameter_name] = (time.monotonic(), raw)
     try:
-        raw = _ssm().get(parameter_name, max_age=STATE_MAX_AGE_SECONDS)
-    except GetParameterError as error:
-        raise AwsFault(f"cannot read the controller state parameter {parameter_name}: {error}") from error
-    try:
-        return parse_state(str(raw) if raw is not None else None)
+        return parse_state(raw)
     except StateDocumentError as error:
         raise AwsFault(str(error)) from error
 
@@ -208,3 +227,56 @@ def put_wake_request(settings: Settings, requested_by: str, reason: str) -> str:
             f"{result.get('ErrorMessage', 'no message')}"
         )
     return result["EventId"]
+
+
+# A slot a held request occupies: one item per slot in the hold table, taken with a conditional write
+# (free, or left by a holder whose time is up), freed by its holder. At most this many slots are tried.
+_SLOT_ATTEMPTS = 2
+
+
+def take_hold_slot(table: str, slots: int, now_epoch: float, hold_until_epoch: float) -> str | None:
+    """Take one of ``slots`` hold slots until ``hold_until_epoch``; the holder id, or None when the two
+    slots tried are taken (the cap is reached, or nearly). A slot whose holder died frees itself then."""
+    first = random.randrange(slots)  # noqa: S311 - spreading load, not a secret
+    holder = uuid.uuid4().hex
+    for attempt in range(min(_SLOT_ATTEMPTS, slots)):
+        slot = f"hold-{(first + attempt) % slots}"
+        try:
+            _dynamodb().put_item(
+                TableName=table,
+                Item={
+                    "slot": {"S": slot},
+                    "holder": {"S": holder},
+                    "expiresAt": {"N": str(int(hold_until_epoch) + 1)},
+                },
+                ConditionExpression="attribute_not_exists(#slot) OR #expires < :now",
+                ExpressionAttributeNames={"#slot": "slot", "#expires": "expiresAt"},
+                ExpressionAttributeValues={":now": {"N": str(int(now_epoch))}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                continue
+            raise AwsFault(f"cannot take a hold slot in {table}: {error}") from error
+        except BotoCoreError as error:
+            raise AwsFault(f"cannot take a hold slot in {table}: {error}") from error
+        return f"{slot}|{holder}"
+    return None
+
+
+def release_hold_slot(table: str, taken: str) -> None:
+    """Free a slot, unless its time ran out and another request holds it now."""
+    slot, _, holder = taken.partition("|")
+    try:
+        _dynamodb().delete_item(
+            TableName=table,
+            Key={"slot": {"S": slot}},
+            ConditionExpression="#holder = :me",
+            ExpressionAttributeNames={"#holder": "holder"},
+            ExpressionAttributeValues={":me": {"S": holder}},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return
+        raise AwsFault(f"cannot free hold slot {slot} in {table}: {error}") from error
+    except BotoCoreError as error:
+        raise AwsFault(f"cannot free hold slot {slot} in {table}: {error}") from error

@@ -61,6 +61,8 @@ class IncomingRequest:
     path: str
     user_agent: str
     accepts_html: bool
+    # A body would be sent again by a client following a 307: such a request is never held.
+    has_body: bool = False
 
 
 class Answer(StrEnum):

@@ -12,7 +12,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import ALBResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from heartbeat import wake
+from heartbeat import clock, hold, wake
+from heartbeat.domain.hold import HoldOutcome, hold_budget_seconds, why_not_held
 from heartbeat.domain.status import public_failure_reason
 from heartbeat.domain.visitors import (
     RETRY_AFTER_SECONDS,
@@ -22,7 +23,7 @@ from heartbeat.domain.visitors import (
     retry_phase,
     safe_return_path,
 )
-from heartbeat.http import accepts_html, header, json_response, query_string
+from heartbeat.http import accepts_html, header, json_response, query_string, same_origin_location
 from heartbeat.observability import count, logger, now
 from heartbeat.pages.render import PageView, content_security_policy, render_waiting_page
 from heartbeat.routes import paths
@@ -37,7 +38,7 @@ def register(app: ALBResolver) -> None:
     app.not_found(waiting)
 
 
-def answer_for_the_service(app: ALBResolver) -> Response[str]:
+def answer_for_the_service(app: ALBResolver) -> Response[str]:  # noqa: PLR0911 - one answer per kind
     event = app.current_event
     path, method = event.path, event.http_method.upper()
     if path in paths.ALLOWED_METHODS:
@@ -47,11 +48,16 @@ def answer_for_the_service(app: ALBResolver) -> Response[str]:
         return json_response(404, {"error": "no such Warmkeeper endpoint"})
 
     settings = get_settings()
+    arrived_at, started = now(), clock.current().monotonic()
     request = IncomingRequest(
-        method=method, path=path, user_agent=header(event, "user-agent"), accepts_html=accepts_html(event)
+        method=method,
+        path=path,
+        user_agent=header(event, "user-agent"),
+        accepts_html=accepts_html(event),
+        has_body=bool(event.get("body")),
     )
     state = wake.read_state(settings)
-    decision = decide_wait(now(), settings, state, request, wake.last_sent())
+    decision = decide_wait(arrived_at, settings, state, request, wake.last_sent())
     if decision.not_a_visitor is not None:
         logger.info("not a visitor; nothing woken", reason=decision.not_a_visitor, path=path, method=method)
         count("NonVisitorRequests")
@@ -62,6 +68,17 @@ def answer_for_the_service(app: ALBResolver) -> Response[str]:
         count("WakeRequests")
     if decision.send_wake:
         wake.send(settings, state, "visitor", f"{method} {path}")
+    if why_not_held(settings.hold_seconds, request, decision) is None:
+        remaining = _remaining_seconds(app)
+        budget = hold_budget_seconds(settings.hold_seconds, remaining)
+        held = hold.hold(settings, arrived_at, started, state, budget)
+        if held.outcome is HoldOutcome.TRAFFIC_BACK:
+            # Same origin, percent-encoded here whatever front door serves the answer.
+            location = same_origin_location(safe_return_path(path, query_string(event)))
+            return Response(status_code=307, body="", headers={"Location": location, "Cache-Control": "no-store"})
+        if held.outcome is not None:
+            state = held.state
+            decision = decide_wait(now(), settings, state, request, wake.last_sent())
 
     headers = {
         "Retry-After": str(RETRY_AFTER_SECONDS),
@@ -102,6 +119,13 @@ def answer_for_the_service(app: ALBResolver) -> Response[str]:
     if decision.phase is Phase.FAILED and failure:
         payload["failureReason"] = failure
     return json_response(503, payload, headers)
+
+
+def _remaining_seconds(app: ALBResolver) -> float | None:
+    """Seconds the invocation has left, when the resolver has a Lambda context."""
+    context = getattr(app, "lambda_context", None)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return None if remaining is None else float(remaining()) / 1000
 
 
 def _awake_for_a_non_visitor(settings: Settings, answer: Answer) -> Response[str]:

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -68,6 +67,10 @@ class AwsClients:
 def default_clients(front_door: str = "alb") -> AwsClients:
     """One set of clients per execution environment (creating them costs more than most calls); the
     http-api front door's two only where it is used."""
+    # Imported where the first client is made, not with the handler: an event that needs no AWS call (an
+    # ignored one) never pays for it, and the handler's import stays light.
+    import boto3  # noqa: PLC0415
+
     session = boto3.session.Session()
     http_api = front_door == "http-api"
     return AwsClients(
@@ -82,6 +85,8 @@ def default_clients(front_door: str = "alb") -> AwsClients:
 
 @cache
 def _states_client(_endpoint: str) -> SFNClient:
+    import boto3  # noqa: PLC0415 - see default_clients
+
     return boto3.session.Session().client("stepfunctions", config=RETRY_CONFIG)
 
 
