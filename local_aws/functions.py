@@ -17,13 +17,22 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from local_aws.endpoint import scoped_environment
 from local_aws.stack import LocalFunction, LocalStack
+from warmkeeper_shared.clock import local_environment
+
+# The scenario's time, read at each invocation and passed to the function through the clock seam.
+ScenarioTime = Callable[[], datetime]
+
+
+def _clock_environment(now: ScenarioTime | None) -> dict[str, str]:
+    return local_environment(now()) if now is not None else {}
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,7 @@ class InProcessFunctions:
 
     stack: LocalStack
     mode: str = "in-process"
+    now: ScenarioTime | None = None
     _handlers: dict[str, Any] = field(default_factory=dict, init=False)
     # What the cold starts took out of (and added to) the process, given back by close().
     _packages: set[str] = field(default_factory=set, init=False)
@@ -143,6 +153,7 @@ class InProcessFunctions:
                 "AWS_SAM_LOCAL": "true",
             }
         )
+        environment.update(_clock_environment(self.now))
         return environment
 
     def _cold_start(self, function: LocalFunction) -> Any:
@@ -208,6 +219,7 @@ class SamLocalFunctions:
 
     stack: LocalStack
     mode: str = "sam local invoke"
+    now: ScenarioTime | None = None
     _sam: Any = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -218,7 +230,11 @@ class SamLocalFunctions:
         self._sam = samlocal.SamLocal(template=Path(self.stack.template_path))
 
     def invoke(self, function: LocalFunction, event: Mapping[str, Any]) -> Invocation:
-        environment = {**function.environment, "AWS_ENDPOINT_URL": self.stack.endpoint.url}
+        environment = {
+            **function.environment,
+            "AWS_ENDPOINT_URL": self.stack.endpoint.url,
+            **_clock_environment(self.now),
+        }
         started = time.monotonic()
         result = self._sam.invoke(function.logical_id, dict(event), env=environment)
         return Invocation(
@@ -234,8 +250,9 @@ class SamLocalFunctions:
         self._sam = None
 
 
-def functions_for(stack: LocalStack, containers: bool) -> Functions:
-    return SamLocalFunctions(stack) if containers else InProcessFunctions(stack)
+def functions_for(stack: LocalStack, containers: bool, now: ScenarioTime | None = None) -> Functions:
+    """``now``: the scenario's clock the functions read through their clock seam (None: the wall clock)."""
+    return SamLocalFunctions(stack, now=now) if containers else InProcessFunctions(stack, now=now)
 
 
 __all__ = ["Functions", "InProcessFunctions", "Invocation", "SamLocalFunctions", "functions_for"]

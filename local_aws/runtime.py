@@ -121,7 +121,10 @@ class LocalAws:
             network=self.network,
         )
         self.functions = _PublishingFunctions(
-            functions_for(self.stack, self.containers), endpoint, self.clock, log_groups=log_groups(self.stack)
+            functions_for(self.stack, self.containers, now=self.clock.now),
+            endpoint,
+            self.clock,
+            log_groups=log_groups(self.stack),
         )
         self.bus = EventBus(self.stack, self.functions, self.clock, self.on_delivery)
         self.bus.start()

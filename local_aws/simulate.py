@@ -29,6 +29,10 @@ from local_aws.stack import LocalStack
 
 ecs_models: Any = importlib.import_module("moto.ecs.models")
 
+# ECS creates a task some time after it accepted UpdateService; the scenario clock moves on by this much
+# first, so the task's createdAt is later than the wake the functions stamped (they read the same clock).
+TASK_PLACEMENT = timedelta(seconds=1)
+
 
 def _ms(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
@@ -305,6 +309,7 @@ class EcsSimulator:
         service = self._service()
         if service.desired_count < 1:
             raise RuntimeError("no task can come up: the service's desiredCount is 0")
+        self.clock.advance(TASK_PLACEMENT, "ECS places the task")
         task_arn = f"arn:aws:ecs:{self.stack.endpoint.region}:{ACCOUNT_ID}:task/{self.cluster}/{uuid.uuid4().hex}"
         ip = f"10.42.1.{self._next_ip}"
         self._next_ip += 1
@@ -370,6 +375,7 @@ class EcsSimulator:
 
     def task_fails_to_start(self, reason: str) -> list[str]:
         """A task of the service stops before it runs (an image that cannot be pulled, say)."""
+        self.clock.advance(TASK_PLACEMENT, "ECS places the task")
         task_arn = f"arn:aws:ecs:{self.stack.endpoint.region}:{ACCOUNT_ID}:task/{self.cluster}/{uuid.uuid4().hex}"
         self._set_counts(0)
         self._task_event(

@@ -43,6 +43,8 @@ import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from samcli.yamlhelper import yaml_dump, yaml_parse
 
+from warmkeeper_shared.clock import NOW_VARIABLE
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
 EVENTS_DIR = REPO_ROOT / "events"
@@ -307,6 +309,10 @@ class SamLocal:
         template = yaml_parse(self.built_template.read_text())
         functions = template.get("Globals", {}).get("Function", {})
         default = functions.get("Timeout", 3)
+        # Declared here only, never in template.yaml: `--env-vars` sets declared variables, and the clock
+        # seam's local time must be settable in local runs and nowhere else (warmkeeper_shared.clock).
+        variables = functions.setdefault("Environment", {}).setdefault("Variables", {})
+        variables.setdefault(NOW_VARIABLE, "")
         for resource in template.get("Resources", {}).values():
             if resource.get("Type") == "AWS::Serverless::Function":
                 properties = resource.setdefault("Properties", {})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+
+from warmkeeper_shared import clock
 
 logger = Logger()
 tracer = Tracer()
@@ -17,4 +19,5 @@ def count(name: str) -> None:
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The function's time, through the shared clock seam (the local stack moves it; see warmkeeper_shared.clock)."""
+    return clock.now()

@@ -46,14 +46,23 @@ class RequestDetail(BaseModel):
     until: AwareDatetime | None = None
 
 
-def put_events_entry(detail_type: DetailType, detail: RequestDetail, event_bus: str) -> dict[str, Any]:
-    """One ``PutEvents`` entry for ``detail``; ``event_bus`` is a bus name or ARN."""
-    return {
+def put_events_entry(
+    detail_type: DetailType, detail: RequestDetail, event_bus: str, at: datetime | None = None
+) -> dict[str, Any]:
+    """One ``PutEvents`` entry for ``detail``; ``event_bus`` is a bus name or ARN.
+
+    ``at`` becomes the event's ``time`` (the functions pass their clock seam's now, so a local run's events
+    carry the scenario's time); without it EventBridge stamps the time of the call.
+    """
+    entry: dict[str, Any] = {
         "Source": SOURCE,
         "DetailType": detail_type.value,
         "Detail": json.dumps(detail.model_dump(mode="json", by_alias=True, exclude_none=True)),
         "EventBusName": event_bus,
     }
+    if at is not None:
+        entry["Time"] = at
+    return entry
 
 
 def event_time(value: datetime) -> str:

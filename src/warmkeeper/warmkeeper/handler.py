@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -17,6 +16,7 @@ from warmkeeper.adapters.aws import AwsGateway, default_clients
 from warmkeeper.domain.model import Action, RouteTraffic, SaveState, SetDesiredCount
 from warmkeeper.models.events import Ignored, MalformedEventError, Origin, to_trigger
 from warmkeeper.models.settings import SettingsError, get_settings
+from warmkeeper_shared import clock
 
 logger = Logger()
 tracer = Tracer()
@@ -72,7 +72,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"outcome": "ignored", "reason": trigger.reason}
 
     gateway = AwsGateway(default_clients(), settings)
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
         decision = controller.run(trigger, now, settings, gateway)
     except Exception:

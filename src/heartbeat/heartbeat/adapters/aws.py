@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from heartbeat.domain.status import ObservedService
 from heartbeat.settings import Settings
+from warmkeeper_shared import clock
 from warmkeeper_shared.events import DetailType, RequestDetail, put_events_entry
 from warmkeeper_shared.state import ControllerState, StateDocumentError, parse_state
 
@@ -179,7 +180,7 @@ def observe_service(settings: Settings) -> ObservedService:
 def put_wake_request(settings: Settings, requested_by: str, reason: str) -> str:
     """Ask the controller for a wake; returns the event id."""
     detail = RequestDetail(stack=settings.stack_name, requested_by=requested_by, reason=reason)
-    entry = put_events_entry(DetailType.WAKE_REQUESTED, detail, settings.event_bus_name)
+    entry = put_events_entry(DetailType.WAKE_REQUESTED, detail, settings.event_bus_name, at=clock.now())
     try:
         answer = _events().put_events(Entries=[entry])  # type: ignore[list-item]
     except (ClientError, BotoCoreError) as error:
