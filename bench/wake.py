@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from local_aws.alb import HttpResponse
 from local_aws.clock import Clock
 from local_aws.latency import MODEL, STEADY_STATE_VARIANTS, LatencyModel
 from local_aws.runtime import LocalAws
@@ -115,6 +116,7 @@ class WakeBench:
     poll_seconds: float = 2.0
     current: Wake | None = field(default=None, init=False)
     _settles: list[datetime] = field(default_factory=list, init=False)
+    _face_cache_filled: datetime | None = field(default=None, init=False)
 
     # ------------------------------------------------------------------ reading the local stack
 
@@ -162,11 +164,26 @@ class WakeBench:
             # The listener change reaches the load balancer's nodes a moment later.
             wake.traffic_at = clock.now() + timedelta(seconds=self.model.listener_change.draw(self.rng))
 
+    def face(self, path: str, headers: dict[str, str]) -> HttpResponse:
+        """A request through the load balancer, with the HTTP face's caches aged in scenario time.
+
+        The face caches the controller's record and the service for a few seconds of the wall clock (its
+        monotonic time); with the clock at speed 0 scenario seconds pass in milliseconds, so the bench expires
+        those caches once their longest lifetime has passed in scenario time, as a warm environment would."""
+        now = self.local.clock.now()
+        face = sys.modules.get("heartbeat.adapters.aws")
+        if face is not None:
+            lifetime = timedelta(seconds=face.STATE_MAX_AGE_SECONDS)
+            if self._face_cache_filled is None or now - self._face_cache_filled >= lifetime:
+                face.expire_values()
+                self._face_cache_filled = now
+        return self.local.alb.request("GET", path, headers)
+
     def first_request(self) -> None:
         wake = self.current
         if wake is None:
             return
-        page = self.local.alb.request("GET", "/", BROWSER)
+        page = self.face("/", BROWSER)
         if page.served_by != "waker" or "<html" not in page.body:
             raise RuntimeError(f"the first request of a wake got {page.status} from {page.served_by}, not the page")
         if match := _POLL.search(page.body):
@@ -180,7 +197,7 @@ class WakeBench:
         if wake is None or wake.app_at is not None:
             return
         wake.polls += 1
-        answer = self.local.alb.request("GET", "/_warmkeeper/status", STATUS_HEADERS)
+        answer = self.face("/_warmkeeper/status", STATUS_HEADERS)
         if self.local.bus.pending():
             self.deliver()
         ready = answer.status == 200 and json.loads(answer.body).get("ready") is True
@@ -197,7 +214,7 @@ class WakeBench:
             return
         now = self.local.clock.now()
         if wake.traffic_at is not None and now >= wake.traffic_at:
-            response = self.local.alb.request("GET", "/", BROWSER)
+            response = self.face("/", BROWSER)
             if response.served_by == "ecs" and response.status == 200:
                 wake.app_at = now
                 return

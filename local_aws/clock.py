@@ -34,6 +34,7 @@ class Clock:
     # (when, order of scheduling, action): a heap, so events at one instant run in the order they were made.
     _events: list[tuple[datetime, int, Action]] = field(default_factory=list, init=False)
     _order: itertools.count[int] = field(default_factory=itertools.count, init=False)
+    _running: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         if self.speed < 0:
@@ -91,6 +92,10 @@ class Clock:
         return self._run_to(self._now + limit, label, done)
 
     def _run_to(self, target: datetime, label: str, done: Callable[[], bool]) -> bool:
+        if self._running:
+            # Time moving inside one of its own events would run later events before this one ends.
+            raise RuntimeError("the clock cannot be advanced from a minute tick or an event: schedule with at()")
+        self._running = True
         start = self._now
         total = (target - start).total_seconds()
         try:
@@ -118,6 +123,7 @@ class Clock:
                 if self._now >= target:
                     return False
         finally:
+            self._running = False
             self._end_progress()
 
     def _at_due_event(self) -> bool:

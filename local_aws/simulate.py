@@ -227,6 +227,9 @@ class EcsSimulator:
                     lambda: start.stopped or start.steady_state_at is not None, timedelta(minutes=1), "steady state"
                 )
             return start.lines
+        if self._service().desired_count >= 1:
+            # With timing, the drawn task start includes the placement.
+            self.clock.advance(TASK_PLACEMENT, "ECS places the task")
         task_arn, lines = self._task_running()
         if steady_state == "early":
             lines.append(self._steady_state())
@@ -309,7 +312,6 @@ class EcsSimulator:
         service = self._service()
         if service.desired_count < 1:
             raise RuntimeError("no task can come up: the service's desiredCount is 0")
-        self.clock.advance(TASK_PLACEMENT, "ECS places the task")
         task_arn = f"arn:aws:ecs:{self.stack.endpoint.region}:{ACCOUNT_ID}:task/{self.cluster}/{uuid.uuid4().hex}"
         ip = f"10.42.1.{self._next_ip}"
         self._next_ip += 1

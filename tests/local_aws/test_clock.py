@@ -90,3 +90,13 @@ def test_advance_until_stops_at_the_first_instant_it_holds() -> None:
 def test_no_event_in_the_past() -> None:
     with pytest.raises(ValueError, match="past"):
         Clock(speed=0, start=START).after(-1, lambda: None)
+
+
+def test_time_does_not_move_inside_its_own_events() -> None:
+    clock = Clock(speed=0, start=START)
+    clock.after(1, lambda: clock.advance(timedelta(seconds=5)))
+    with pytest.raises(RuntimeError, match="schedule with at"):
+        clock.advance(timedelta(seconds=2))
+    # The clock stays usable afterwards.
+    clock.advance(timedelta(seconds=2))
+    assert clock.elapsed() == timedelta(seconds=3)
