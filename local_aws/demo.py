@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     out.write(
         f"Warmkeeper on a local AWS: {arguments.template} -> moto's CloudFormation; "
         f"IdleMinutes={arguments.idle_minutes}, clock x{arguments.speed:g}\n"
-        "The functions read the real clock, so the local stack runs with MinAwakeMinutes=0 "
+        "The functions read the scenario's clock, so the stack runs with the template's defaults otherwise "
         "(see local_aws/scenario.py).\n"
     )
     play = _shared_alb if arguments.scenario == "shared-alb" else _lifecycle
