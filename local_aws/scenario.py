@@ -174,6 +174,7 @@ class Scenario:
             ("a deploy while asleep (new image tag)", self.deploy_while_asleep),
             ("a visitor's wake fails: the image cannot be pulled", self.failed_wake),
             ("the visitor retries from the waiting page; this time the task starts", self.retry),
+            ("asleep again, a wake passes its deadline: no task can be placed", self.deadline_passes),
         ]
 
     # ------------------------------------------------------------------ helpers
@@ -482,3 +483,28 @@ class Scenario:
         self.expect_awake(observed)
         status = self.status(awake_and_ready)
         self.expect("status says awake and ready", awake_and_ready(status), status)
+
+    def deadline_passes(self) -> None:
+        minimum = int(self.local.stack.parameters.get("MinAwakeMinutes", "10"))
+        deadline = int(self.local.stack.parameters.get("WakeDeadlineMinutes", "5"))
+        self.minutes(max(self.idle_minutes, minimum) + 1, "no requests, past the minimum awake time")
+        observed = self.observe()
+        self.expect_asleep(observed)
+        self.timeline.simulated(self.local.ecs.tasks_stop_for_scale_in())
+        self.observe()
+        page = self.request("GET / (browser)", "GET", "/", BROWSER)
+        self.expect("the waiting page", page.served_by == "waker" and "<html" in page.body, page.status)
+        observed = self.observe()
+        self.expect("desiredCount 1", observed.desired_count == 1, observed.desired_count)
+        self.timeline.simulated(["no task starts: Fargate cannot place it, and ECS keeps trying"])
+        self.minutes(deadline + 1, f"the {deadline}-minute wake deadline passes")
+        observed = self.observe()
+        failure = observed.state.get("failure", {})
+        self.expect("a deadline failure in the state document", failure.get("kind") == "deadline-passed", failure)
+        self.expect("traffic stays on the waker", observed.weights == {"ecs": 0, "waker": 1}, observed.weights)
+        status = self.status(lambda s: s.get("state") == "failed")
+        self.expect(
+            "status says failed: not ready in time",
+            status.get("state") == "failed" and "in time" in str(status.get("failureReason")),
+            status,
+        )
