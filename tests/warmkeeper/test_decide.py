@@ -19,6 +19,7 @@ from warmkeeper.domain.model import (
     Observation,
     Observe,
     PinRequested,
+    ReadinessCheck,
     ReconcileTick,
     RouteTraffic,
     SaveState,
@@ -26,6 +27,7 @@ from warmkeeper.domain.model import (
     ServiceView,
     SetDesiredCount,
     SleepRequested,
+    StartReadinessWatch,
     SteadyState,
     TaskStopped,
     Trigger,
@@ -76,6 +78,8 @@ FRESH = Failure(kind=FailureKind.TASK_STOPPED, reason="CannotPullContainerError"
 OLD = Failure(kind=FailureKind.TASK_STOPPED, reason="CannotPullContainerError", at=ago(6))
 DEADLINE = Failure(kind=FailureKind.DEADLINE_PASSED, reason="the wake did not finish within 5 minutes", at=NOW)
 MIN_AWAKE_0 = {"MIN_AWAKE_MINUTES": "0"}
+# A stack with the readiness watch (the template's); the other rows run without one.
+WATCH = {"READINESS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:warmkeeper-readiness"}
 
 
 def st(**kw: object) -> ControllerState:
@@ -482,6 +486,102 @@ ROWS = [
         [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
         {S, HL},
         {"WakeLatency"},
+    ),
+    # ---- readiness: the watch started by each wake, and its checks (SERVICE_STEADY_STATE not needed)
+    Row(
+        "readiness: a wake starts the watch last, after the count",
+        WakeRequested(WakeOrigin.REQUEST),
+        World(**ASLEEP),
+        "woke",
+        [SaveState(st(wake_started_at=NOW)), SetDesiredCount(1), StartReadinessWatch(NOW)],
+        {S, SV},
+        {"Wakes"},
+        WATCH,
+    ),
+    Row(
+        "readiness: a resumed wake starts the watch of the recorded wake",
+        WakeRequested(WakeOrigin.REQUEST),
+        World(state=WAKING, **ASLEEP),
+        "wake-resumed",
+        [SetDesiredCount(1), StartReadinessWatch(ago(1))],
+        {S, SV},
+        set(),
+        WATCH,
+    ),
+    Row(
+        "readiness: a wake already under way starts no second watch",
+        WakeRequested(WakeOrigin.REQUEST),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "wake-in-progress",
+        [],
+        {S, SV},
+        set(),
+        WATCH,
+    ),
+    Row(
+        "readiness: a retried wake watches the new start",
+        WakeRequested(WakeOrigin.REQUEST),
+        World(route=Route.WAKER, healthy=0, state=st(wake_started_at=ago(3), failure=FRESH)),
+        "wake-retried",
+        [
+            SaveState(st(wake_started_at=NOW, failure=FRESH)),
+            SetDesiredCount(1, force_new_deployment=True),
+            SaveState(st(wake_started_at=NOW)),
+            StartReadinessWatch(NOW),
+        ],
+        {S, SV},
+        {"Wakes"},
+        WATCH,
+    ),
+    Row(
+        "readiness: a wake recorded for tasks ECS is already starting is watched too",
+        WakeRequested(WakeOrigin.REQUEST),
+        World(route=Route.WAKER, healthy=0),
+        "wake-recorded",
+        [SaveState(st(wake_started_at=NOW)), StartReadinessWatch(NOW)],
+        {S, SV, RT, HL},
+        {"Wakes"},
+        WATCH,
+    ),
+    Row(
+        "readiness: a check that finds a healthy target hands traffic back",
+        ReadinessCheck(),
+        World(state=st(wake_started_at=ago(0.5)), route=Route.WAKER, healthy=1),
+        "ready",
+        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        {S, HL},
+        {"WakeLatency"},
+        WATCH,
+    ),
+    Row(
+        "readiness: a check before any target is healthy changes nothing",
+        ReadinessCheck(),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "not-healthy-yet",
+        [],
+        {S, HL},
+        set(),
+        WATCH,
+    ),
+    Row(
+        "readiness: a late check after the wake ended reads the record only",
+        ReadinessCheck(),
+        World(state=st(awake_since=ago(0.1))),
+        "check-no-wake",
+        [],
+        {S},
+        set(),
+        WATCH,
+    ),
+    Row(
+        "readiness: a check on a failed wake whose task came up after all hands traffic back",
+        ReadinessCheck(),
+        World(route=Route.WAKER, state=st(wake_started_at=ago(4), failure=FRESH)),
+        "ready",
+        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        {S, HL},
+        {"WakeLatency"},
+        WATCH,
     ),
     # ---- failures
     Row(

@@ -32,6 +32,9 @@ class DetailType(StrEnum):
     SLEEP_REQUESTED = "Sleep Requested"
     PIN_REQUESTED = "Pin Requested"
     UNPIN_REQUESTED = "Unpin Requested"
+    # Put by the stack's readiness watch (a Step Functions Express loop) while a wake is under way: the
+    # controller checks target health through its front door and hands traffic back when one is healthy.
+    READINESS_CHECK = "Readiness Check"
 
 
 class RequestDetail(BaseModel):

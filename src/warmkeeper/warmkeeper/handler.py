@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from warmkeeper import controller
 from warmkeeper.adapters.aws import AwsGateway, default_clients
-from warmkeeper.domain.model import Action, RouteTraffic, SaveState, SetDesiredCount
+from warmkeeper.domain.model import Action, RouteTraffic, SaveState, SetDesiredCount, StartReadinessWatch
 from warmkeeper.models.events import Ignored, MalformedEventError, Origin, to_trigger
 from warmkeeper.models.settings import SettingsError, get_settings
 from warmkeeper_shared import clock
@@ -34,6 +34,8 @@ def _describe(action: Action) -> str:
             return f"desired:{count}" + (":force" if force else "")
         case SaveState():
             return "save-state"
+        case StartReadinessWatch():
+            return "watch-readiness"
 
 
 def _summary(event: Any) -> dict[str, Any]:
@@ -80,6 +82,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "decision failed; the event will be retried", trigger=type(trigger).__name__, aws_calls=gateway.calls
         )
         raise
+    for fault in gateway.faults:
+        logger.warning("best-effort action failed", fault=fault, trigger=type(trigger).__name__)
+        metrics.add_metric(name="ReadinessWatchFailures", unit=MetricUnit.Count, value=1)
     for point in decision.metrics:
         metrics.add_metric(name=point.name, unit=MetricUnit(point.unit), value=point.value)
     log = {"info": logger.info, "warning": logger.warning, "error": logger.error}[decision.level]

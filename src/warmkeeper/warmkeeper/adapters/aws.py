@@ -6,6 +6,7 @@ before an error reaches the handler (and then Lambda's own retries and the dead-
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from warmkeeper.adapters.routing import AwsStateError, FrontDoor, front_door_for
 from warmkeeper.domain.model import (
@@ -24,6 +25,7 @@ from warmkeeper.domain.model import (
     SaveState,
     ServiceView,
     SetDesiredCount,
+    StartReadinessWatch,
     Weights,
 )
 from warmkeeper.models.settings import Settings
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 # Standard mode retries throttling and 5xx with jittered back-off; 4 attempts fit the 30 s timeout.
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=10)
@@ -47,6 +50,11 @@ class AwsClients:
     elbv2: ElasticLoadBalancingv2Client
     cloudwatch: CloudWatchClient
     ssm: SSMClient
+    # Only wakes need it: made at the first wake of an execution environment, not at every cold start.
+    states: SFNClient | None = None
+
+    def step_functions(self) -> SFNClient:
+        return self.states if self.states is not None else _states_client()
 
 
 @cache
@@ -59,6 +67,18 @@ def default_clients() -> AwsClients:
         cloudwatch=session.client("cloudwatch", config=RETRY_CONFIG),
         ssm=session.client("ssm", config=RETRY_CONFIG),
     )
+
+
+@cache
+def _states_client() -> SFNClient:
+    return boto3.session.Session().client("stepfunctions", config=RETRY_CONFIG)
+
+
+def watch_input(wake_started_at: datetime) -> str:
+    """The readiness watch's input: the wake it watches, written as the record writes it (the loop stops
+    when the record's ``wakeStartedAt`` is no longer this one: traffic is back, or another wake started)."""
+    stamp = ControllerState(wake_started_at=wake_started_at).model_dump(mode="json", by_alias=True)["wakeStartedAt"]
+    return json.dumps({"wakeStartedAt": stamp, "checks": 0})
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -75,6 +95,8 @@ class AwsGateway:
     clients: AwsClients
     settings: Settings
     calls: list[str] = field(default_factory=list)
+    # Best-effort actions that failed (the decision stands; the handler logs and counts them).
+    faults: list[str] = field(default_factory=list)
 
     @property
     def front_door(self) -> FrontDoor:
@@ -178,6 +200,8 @@ class AwsGateway:
                     desiredCount=count,
                     forceNewDeployment=force,
                 )
+            case StartReadinessWatch(wake_started_at=started):
+                self._start_watch(started)
             case SaveState(state=state):
                 self._called("ssm:PutParameter")
                 self.clients.ssm.put_parameter(
@@ -186,3 +210,19 @@ class AwsGateway:
                     Type="String",
                     Overwrite=True,
                 )
+
+    def _start_watch(self, wake_started_at: datetime) -> None:
+        machine = self.settings.readiness_state_machine_arn
+        if machine is None:
+            return
+        self._called("states:StartExecution")
+        try:
+            self.clients.step_functions().start_execution(
+                stateMachineArn=machine,
+                name=f"wake-{int(wake_started_at.timestamp() * 1000)}",
+                input=watch_input(wake_started_at),
+            )
+        except (ClientError, BotoCoreError) as error:
+            # Not worth failing the wake (a retry would not start it either: the wake is then in progress);
+            # SERVICE_STEADY_STATE and the reconcile still hand traffic back, seconds to a minute later.
+            self.faults.append(f"the readiness watch did not start: {error}")

@@ -31,6 +31,7 @@ from warmkeeper.domain.model import (
     Observation,
     Observe,
     PinRequested,
+    ReadinessCheck,
     ReconcileTick,
     RouteTraffic,
     SaveState,
@@ -38,6 +39,7 @@ from warmkeeper.domain.model import (
     ServiceView,
     SetDesiredCount,
     SleepRequested,
+    StartReadinessWatch,
     SteadyState,
     TaskStopped,
     Trigger,
@@ -162,8 +164,8 @@ def _decide(  # noqa: PLR0911 - one return per kind of trigger
             return _pin(now, settings, observed, trigger)
         case UnpinRequested():
             return _unpin(observed)
-        case SteadyState():
-            return _ready(now, observed)
+        case SteadyState() | ReadinessCheck():
+            return _ready(now, observed, "steady-state" if isinstance(trigger, SteadyState) else "readiness-check")
         case ServiceTrouble():
             return _failure(
                 now, settings, observed, trigger.kind, trigger.reason, event_at=trigger.at, deployment=False
@@ -187,6 +189,13 @@ def _decide(  # noqa: PLR0911 - one return per kind of trigger
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _watch(settings: Settings, wake_started_at: datetime | None) -> tuple[Action, ...]:
+    """The readiness watch for a wake that just started or resumed (none when the stack has no watch)."""
+    if settings.readiness_state_machine_arn is None or wake_started_at is None:
+        return ()
+    return (StartReadinessWatch(wake_started_at),)
 
 
 def _missing(observed: Observation, *what: Observe) -> Need | None:
@@ -399,7 +408,7 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
             target = max(1, state.count_before_sleep)
             return Decision(
                 "wake-resumed",
-                actions=(*keep, SetDesiredCount(target)),
+                actions=(*keep, SetDesiredCount(target), *_watch(settings, state.wake_started_at)),
                 reason="the wake was recorded but desiredCount is still 0 (UpdateService did not happen)",
                 level="warning",
                 details=progress | {"desired_count": target},
@@ -447,7 +456,7 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
         )
         return Decision(
             "woke",
-            actions=ordered,
+            actions=(*ordered, *_watch(settings, now)),
             metrics=(_count("Wakes"), *reported),
             reason=reason,
             level="warning" if failure is not None else "info",
@@ -457,7 +466,12 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
         count = max(service.desired_count, target)
         return Decision(
             "wake-retried",
-            actions=(*retry, SetDesiredCount(count, force_new_deployment=True), SaveState(started)),
+            actions=(
+                *retry,
+                SetDesiredCount(count, force_new_deployment=True),
+                SaveState(started),
+                *_watch(settings, now),
+            ),
             metrics=(_count("Wakes"), *reported),
             reason=reason,
             level="warning",
@@ -483,7 +497,7 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
         )
     return Decision(
         "wake-recorded",
-        actions=(SaveState(started),),
+        actions=(SaveState(started), *_watch(settings, now)),
         metrics=(_count("Wakes"),),
         reason="ECS is already starting tasks; the wake is recorded so its deadline applies",
         details=details,
@@ -531,26 +545,32 @@ def _unpin(observed: Observation) -> Need | Decision:
 # ---------------------------------------------------------------- ready and failures
 
 
-def _ready(now: datetime, observed: Observation) -> Need | Decision:
+def _ready(now: datetime, observed: Observation, signal: Literal["steady-state", "readiness-check"]) -> Need | Decision:
+    """SERVICE_STEADY_STATE and the readiness watch's checks end the same way: traffic back on a healthy target.
+
+    Neither is trusted: the record says whether a wake is under way, target health whether it may end."""
     if need := _missing(observed, Observe.STATE):
         return need
     assert observed.state is not None  # noqa: S101
     state = observed.state
     if state.wake_started_at is None:
-        # SERVICE_STEADY_STATE repeats periodically; without a wake there is nothing to hand back.
-        return Decision("steady-no-wake", reason="no wake under way")
+        # SERVICE_STEADY_STATE repeats periodically, and a watch may tick once after the wake ended.
+        outcome = "steady-no-wake" if signal == "steady-state" else "check-no-wake"
+        return Decision(outcome, reason="no wake under way", details={"signal": signal})
     if need := _missing(observed, Observe.HEALTH):
         return need
     assert observed.healthy_targets is not None  # noqa: S101
     if observed.healthy_targets == 0:
-        return Decision("not-healthy-yet", reason="no healthy target in the ECS target group yet")
+        return Decision(
+            "not-healthy-yet", reason="no healthy target in the ECS target group yet", details={"signal": signal}
+        )
     latency = (now - state.wake_started_at).total_seconds()
     awake = state.model_copy(update={"wake_started_at": None, "failure": None, "awake_since": now})
     return Decision(
         "ready",
         actions=(RouteTraffic(Route.ECS), SaveState(awake)),
         metrics=(MetricPoint("WakeLatency", latency, "Seconds"),),
-        details={"wake_latency_seconds": latency},
+        details={"wake_latency_seconds": latency, "signal": signal},
     )
 
 

@@ -60,6 +60,12 @@ class SteadyState:
 
 
 @dataclass(frozen=True)
+class ReadinessCheck:
+    """The readiness watch's tick during a wake: is a target healthy yet? (SERVICE_STEADY_STATE is a hint
+    that may come early, late or never; this does not depend on it.)"""
+
+
+@dataclass(frozen=True)
 class ServiceTrouble:
     """An ECS service action saying tasks cannot start (impaired, placement, configuration)."""
 
@@ -104,6 +110,7 @@ Trigger = (
     | PinRequested
     | UnpinRequested
     | SteadyState
+    | ReadinessCheck
     | ServiceTrouble
     | DeploymentStarted
     | DeploymentCompleted
@@ -182,7 +189,16 @@ class SaveState:
     state: ControllerState
 
 
-Action = RouteTraffic | SetDesiredCount | SaveState
+@dataclass(frozen=True)
+class StartReadinessWatch:
+    """Start the short-lived loop that asks for a readiness check every few seconds while this wake lasts.
+
+    Best effort: if it cannot start, SERVICE_STEADY_STATE and the reconcile still hand traffic back."""
+
+    wake_started_at: datetime
+
+
+Action = RouteTraffic | SetDesiredCount | SaveState | StartReadinessWatch
 
 
 @dataclass(frozen=True)

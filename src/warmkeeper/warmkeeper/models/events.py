@@ -21,6 +21,7 @@ from warmkeeper.domain.model import (
     DeploymentStarted,
     IdleAlarmed,
     PinRequested,
+    ReadinessCheck,
     ReconcileTick,
     ServiceTrouble,
     SleepRequested,
@@ -286,7 +287,7 @@ def _task(event: TaskStateEvent, settings: Settings) -> Trigger | Ignored:
     return TaskStopped(detail.task_arn, reason, detail.created_at)
 
 
-def _request(event: dict[str, Any], detail_type: str, settings: Settings) -> Trigger | Ignored:
+def _request(event: dict[str, Any], detail_type: str, settings: Settings) -> Trigger | Ignored:  # noqa: PLR0911
     try:
         kind = DetailType(detail_type)
     except ValueError:
@@ -304,3 +305,5 @@ def _request(event: dict[str, Any], detail_type: str, settings: Settings) -> Tri
             return PinRequested(until=detail.until, requested_by=detail.requested_by)
         case DetailType.UNPIN_REQUESTED:
             return UnpinRequested(requested_by=detail.requested_by)
+        case DetailType.READINESS_CHECK:
+            return ReadinessCheck()

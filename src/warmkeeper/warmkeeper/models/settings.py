@@ -29,7 +29,9 @@ _ENV = {
     "WAKE_DEADLINE_MINUTES": "wake_deadline_minutes",
     "MAX_PIN_HOURS": "max_pin_hours",
 }
-_FIELD_TO_ENV = {field: env for env, field in _ENV.items()}
+# Optional: empty or absent turns the feature off (an older template, or a test without it).
+_OPTIONAL_ENV = {"READINESS_STATE_MACHINE_ARN": "readiness_state_machine_arn"}
+_FIELD_TO_ENV = {field: env for env, field in (_ENV | _OPTIONAL_ENV).items()}
 
 
 class SettingsError(RuntimeError):
@@ -53,6 +55,8 @@ class Settings(BaseModel):
     min_awake_minutes: int = Field(ge=0, le=240)
     wake_deadline_minutes: int = Field(ge=1, le=30)
     max_pin_hours: int = Field(ge=1, le=720)
+    # The readiness watch started on each wake (docs/controller.md, "Readiness"); None: no watch.
+    readiness_state_machine_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:states:.+:stateMachine:")
 
     @property
     def min_awake(self) -> timedelta:
@@ -81,7 +85,11 @@ class Settings(BaseModel):
         if missing:
             raise SettingsError(f"missing environment variable(s): {', '.join(missing)}")
         try:
-            return cls.model_validate({field: environ[env].strip() for env, field in _ENV.items()})
+            values = {field: environ[env].strip() for env, field in _ENV.items()}
+            values |= {
+                field: environ[env].strip() for env, field in _OPTIONAL_ENV.items() if environ.get(env, "").strip()
+            }
+            return cls.model_validate(values)
         except ValidationError as error:
             problems = "; ".join(
                 f"{_FIELD_TO_ENV.get(str(e['loc'][0]), e['loc'][0])}={e['input']!r}: {e['msg']}" for e in error.errors()
