@@ -64,10 +64,17 @@ def _controller_calls() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _wake_model() -> str:
+    from bench import wake  # noqa: PLC0415
+
+    return wake.model_table()
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "bench cost": _cost,
     "bench cost-line": _cost_line,
     "bench controller-calls": _controller_calls,
+    "bench wake-model": _wake_model,
 }
 
 

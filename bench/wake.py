@@ -320,9 +320,17 @@ def report(results: dict[str, list[Wake]], checks: tuple[int, int], seed: int) -
 
 
 def model_lines(model: LatencyModel = MODEL) -> list[str]:
-    lines = [f"{'figure':<72} {'p50 s':>7} {'p99 s':>7}  source"]
-    lines += [f"{f.name:<72} {f.p50:>7g} {f.p99:>7g}  {f.source}" for f in model.figures()]
+    width = max(len(f.name) for f in model.figures())
+    lines = [f"{'figure':<{width}} {'p50 s':>7} {'p99 s':>7}  source"]
+    lines += [f"{f.name:<{width}} {f.p50:>7g} {f.p99:>7g}  {f.source}" for f in model.figures()]
     return lines
+
+
+def model_table(model: LatencyModel = MODEL) -> str:
+    """The model as a Markdown table (the generated block in docs/wake.md)."""
+    lines = ["| figure | p50 s | p99 s | source |", "| --- | ---: | ---: | --- |"]
+    lines += [f"| {f.name} | {f.p50:g} | {f.p99:g} | {f.source} |" for f in model.figures()]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -87,14 +87,14 @@ MODEL = LatencyModel(
         "for a warm echo function (allthingsdistributed.com, 'The AWS Lambda PR/FAQ after 10 years')",
     ),
     controller_decision=Figure(
-        "the controller's decision (warm: reads and UpdateService/ModifyListener)",
+        "the controller's decision (warm: its reads and its one write)",
         0.3,
         1.0,
         "assumption: 4 to 6 AWS API calls of 30-150 ms each (bench/controller.py counts the calls per "
         "decision); the controller stays warm because the reconcile schedule invokes it every minute",
     ),
     fargate_task_start=Figure(
-        "Fargate task start: UpdateService accepted to RUNNING (provisioning, ENI, image pull, start)",
+        "Fargate task start: UpdateService to RUNNING (placement, ENI, pull, start)",
         35.0,
         60.0,
         "Vlad Ionescu, 'Scaling containers on AWS in 2022' (vladionescu.me/posts/scaling-containers-on-aws-in-"
