@@ -25,16 +25,18 @@ import random
 import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from local_aws.alb import HttpResponse
 from local_aws.clock import Clock
-from local_aws.latency import MODEL, STEADY_STATE_VARIANTS, LatencyModel
+from local_aws.eventbus import Delivery, EventBus
+from local_aws.latency import MODEL, LatencyModel
 from local_aws.runtime import LocalAws
 from local_aws.scenario import BROWSER
-from local_aws.simulate import TaskStart, TaskTiming
+from local_aws.simulate import STEADY_STATE_TIMINGS, SteadyStateTiming, TaskStart, TaskTiming
 
 WAKES = 25
 SEED = 9
@@ -54,7 +56,7 @@ STATUS_HEADERS = {**BROWSER, "accept": "application/json"}
 class Wake:
     """One wake's instants, in scenario time."""
 
-    variant: str
+    variant: SteadyStateTiming
     requested_at: datetime
     wake_issued_at: datetime | None = None
     task: TaskStart | None = None
@@ -233,7 +235,7 @@ class WakeBench:
         self.local.ecs.tasks_stop_for_scale_in()
         self.local.bus.settle()
 
-    def wake(self, variant: str) -> Wake:
+    def wake(self, variant: SteadyStateTiming) -> Wake:
         clock = self.local.clock
         # Visitors arrive at any second of the minute (the reconcile schedule runs on the minute).
         clock.advance(timedelta(seconds=self.rng.uniform(0, 60)))
@@ -244,22 +246,39 @@ class WakeBench:
         return wake
 
 
+@dataclass
+class _DeliveredLater:
+    """The bus as the readiness watch (local_aws/readiness.py) sees it in the benchmark: what the watch puts
+    reaches the controller after EventBridge's latency and the decision's time, like every other event here."""
+
+    bench: WakeBench
+    bus: EventBus
+
+    def put(self, entries: list[Mapping[str, Any]]) -> list[str]:
+        return self.bus.put(entries)
+
+    def settle(self) -> list[Delivery]:
+        self.bench.deliver()
+        return []
+
+
 def play(
     wakes: int, seed: int, overrides: dict[str, str] | None = None
 ) -> tuple[dict[str, list[Wake]], tuple[int, int]]:
     """``wakes`` wakes per steady-state variant; returns them and the target group's health check interval and
     healthy threshold."""
     rng = random.Random(seed)  # noqa: S311 - seeded on purpose: the same wakes every run
-    results: dict[str, list[Wake]] = {variant: [] for variant in STEADY_STATE_VARIANTS}
+    results: dict[str, list[Wake]] = {variant: [] for variant in STEADY_STATE_TIMINGS}
     clock = Clock(speed=0, start=START)
     with LocalAws(overrides=overrides if overrides is not None else dict(BETWEEN_WAKES), clock=clock) as local:
         local.ecs.timing = TaskTiming(MODEL, rng)
         bench = WakeBench(local, rng)
+        local.readiness.bus = cast("EventBus", _DeliveredLater(bench, local.bus))
         clock.on_minute(bench.look)
         local.ecs.task_comes_up()
         local.bus.settle()
         for _ in range(wakes):
-            for variant in STEADY_STATE_VARIANTS:
+            for variant in STEADY_STATE_TIMINGS:
                 bench.go_to_sleep()
                 results[variant].append(bench.wake(variant))
         group = local.stack.endpoint.client("elbv2").describe_target_groups(

@@ -70,6 +70,13 @@ class Clock:
             raise ValueError("an event cannot be scheduled in the past")
         self.at(self._now + timedelta(seconds=seconds), action)
 
+    def call_at(self, when: datetime, tick: Tick) -> None:
+        """``tick(now)`` once at ``when``; at once if that is now or past (timers that take the instant)."""
+        if when <= self._now:
+            tick(self._now)
+            return
+        self.at(when, lambda: tick(self._now))
+
     def pending(self) -> int:
         """How many scheduled events have not run yet."""
         return len(self._events)

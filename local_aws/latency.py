@@ -141,6 +141,3 @@ MODEL = LatencyModel(
         "rule changes; a few seconds at most is assumed",
     ),
 )
-
-# The steady-state variants the benchmark plays.
-STEADY_STATE_VARIANTS = ("on-time", "early", "late", "never")

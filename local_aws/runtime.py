@@ -20,6 +20,7 @@ from local_aws.endpoint import DOCKER_BRIDGE_GATEWAY, LOOPBACK, LocalEndpoint
 from local_aws.eventbus import Delivery, EventBus
 from local_aws.functions import Functions, Invocation, functions_for
 from local_aws.logs import log_groups, publish_logs
+from local_aws.readiness import ReadinessWatchEmulator
 from local_aws.simulate import EcsSimulator, StandInApp
 from local_aws.stack import STACK_NAME, TEMPLATE, LocalFunction, LocalStack, deploy
 
@@ -34,6 +35,8 @@ class _PublishingFunctions:
     invocations: list[Invocation] = field(default_factory=list)
     # Function name -> its log group; each invocation's log lines go there, as Lambda sends them.
     log_groups: dict[str, str] = field(default_factory=dict)
+    # Called after every invocation (the readiness watch looks for executions the controller started).
+    after_invoke: list[Callable[[Invocation], None]] = field(default_factory=list)
 
     @property
     def mode(self) -> str:
@@ -45,6 +48,8 @@ class _PublishingFunctions:
         if function.name in self.log_groups:
             publish_logs(self.endpoint, self.log_groups[function.name], function, invocation.logs, self.clock.now())
         self.invocations.append(invocation)
+        for hook in self.after_invoke:
+            hook(invocation)
         return invocation
 
     def close(self) -> None:
@@ -97,6 +102,7 @@ class LocalAws:
     alb: AlbEmulator = field(init=False)
     ecs: EcsSimulator = field(init=False)
     alarms: AlarmEvaluator = field(init=False)
+    readiness: ReadinessWatchEmulator = field(init=False)
 
     def __enter__(self) -> Self:
         if self.endpoint is None:
@@ -144,6 +150,8 @@ class LocalAws:
             app = self.app = StandInApp(health_path, display)
         self.alb = AlbEmulator(self.stack, self.functions, self.clock, app, listener=self.stack.listener_arn)
         self.ecs = EcsSimulator(self.stack, self.bus, self.clock, app, first_ip=self.first_ip)
+        self.readiness = ReadinessWatchEmulator(self.stack, self.bus, self.clock)
+        self.functions.after_invoke.append(self.readiness.discover)
         self.clock.on_minute(self._minute)
 
     def _minute(self, minute: datetime) -> None:

@@ -18,13 +18,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from local_aws.alb import HttpRequest, HttpResponse
 from local_aws.clock import Clock
 from local_aws.endpoint import ACCOUNT_ID
 from local_aws.eventbus import EventBus
-from local_aws.latency import MODEL, STEADY_STATE_VARIANTS, LatencyModel
+from local_aws.latency import MODEL, LatencyModel
 from local_aws.stack import LocalStack
 
 ecs_models: Any = importlib.import_module("moto.ecs.models")
@@ -32,6 +32,16 @@ ecs_models: Any = importlib.import_module("moto.ecs.models")
 # ECS creates a task some time after it accepted UpdateService; the scenario clock moves on by this much
 # first, so the task's createdAt is later than the wake the functions stamped (they read the same clock).
 TASK_PLACEMENT = timedelta(seconds=1)
+
+# When the simulated service sends SERVICE_STEADY_STATE after a task comes up. AWS documents the event as
+# periodic and it has been seen before the load balancer's health checks passed (aws/amazon-ecs-agent#2143)
+# and not at all with several target groups (aws/containers-roadmap#582): the controller must not need it.
+#   on-time: right after the target is healthy (what the local stack always did);
+#   early:   when the task is RUNNING, before its target is registered and healthy (delivered at once);
+#   late:    ``steady_state_delay`` after the target is healthy (a timer on the scenario clock);
+#   never:   not at all.
+SteadyStateTiming = Literal["on-time", "early", "late", "never"]
+STEADY_STATE_TIMINGS: tuple[SteadyStateTiming, ...] = ("on-time", "early", "late", "never")
 
 
 def _ms(value: datetime) -> str:
@@ -99,6 +109,9 @@ class EcsSimulator:
     first_ip: int = 10
     # How long a task takes to start (local_aws/latency.py); None: tasks come up at once.
     timing: TaskTiming | None = None
+    steady_state: SteadyStateTiming = "on-time"
+    # "late" without timing; with timing, the latency model draws it.
+    steady_state_delay: timedelta = timedelta(seconds=60)
     _next_ip: int = field(default=0, init=False)
     _starting: dict[str, str] = field(default_factory=dict, init=False)  # task ARN -> IP, before health
 
@@ -214,15 +227,17 @@ class EcsSimulator:
             f"{threshold} health checks of {path} answered {statuses} (healthy: {min(allowed)}-{max(allowed)})",
         )
 
-    def task_comes_up(self, steady_state: str = "on-time") -> list[str]:
-        """A task of the service starts, passes the ALB health checks and the deployment settles.
+    def task_comes_up(self, steady_state: SteadyStateTiming | None = None) -> list[str]:
+        """A task of the service starts, passes the ALB health checks and the deployment settles;
+        ``SERVICE_STEADY_STATE`` as ``steady_state`` (default :attr:`steady_state`) says.
 
         Without :attr:`timing` all at once; with it, the task takes the times drawn from the latency model
         and the clock moves on (running its minute ticks) until the target is healthy."""
+        variant = steady_state or self.steady_state
         if self.timing is not None:
-            start = self.start_task(steady_state)
+            start = self.start_task(variant)
             self.clock.advance_until(lambda: start.done, timedelta(minutes=15), "the task starts")
-            if steady_state == "on-time":
+            if variant == "on-time":
                 self.clock.advance_until(
                     lambda: start.stopped or start.steady_state_at is not None, timedelta(minutes=1), "steady state"
                 )
@@ -231,14 +246,29 @@ class EcsSimulator:
             # With timing, the drawn task start includes the placement.
             self.clock.advance(TASK_PLACEMENT, "ECS places the task")
         task_arn, lines = self._task_running()
-        if steady_state == "early":
-            lines.append(self._steady_state())
-        healthy = self._task_healthy(task_arn, lines)
-        if healthy and steady_state == "on-time":
-            lines.append(self._steady_state())
+        if variant == "early":
+            self._service_action("SERVICE_STEADY_STATE")
+            self.bus.settle()  # delivered now: before the target exists, as in amazon-ecs-agent#2143
+            lines.append("service reported a steady state EARLY (SERVICE_STEADY_STATE before the target is healthy)")
+        if not self._task_healthy(task_arn, lines):
+            return lines
+        match variant:
+            case "on-time":
+                lines.append(self._steady_state())
+            case "late":
+                self.clock.call_at(self.clock.now() + self.steady_state_delay, self._late_steady_state)
+                lines.append(
+                    f"SERVICE_STEADY_STATE will come LATE, {self.steady_state_delay.total_seconds():g} s from now"
+                )
+            case "never":
+                lines.append("SERVICE_STEADY_STATE will NEVER come for this task")
+            case "early":
+                pass
         return lines
 
-    def start_task(self, steady_state: str = "on-time", on_change: Callable[[], None] | None = None) -> TaskStart:
+    def start_task(
+        self, steady_state: SteadyStateTiming | None = None, on_change: Callable[[], None] | None = None
+    ) -> TaskStart:
         """Schedules on the clock a task of the service starting with times drawn from :attr:`timing`:
         RUNNING after a Fargate task start, healthy at the first ALB health check (at the target group's
         interval) after the application answers, then ``SERVICE_STEADY_STATE`` as ``steady_state`` says
@@ -246,8 +276,9 @@ class EcsSimulator:
         put events on the bus). Returns the record it fills in."""
         if self.timing is None:
             raise RuntimeError("start_task needs the simulator's timing (a latency model and a random source)")
-        if steady_state not in STEADY_STATE_VARIANTS:
-            raise ValueError(f"steady_state must be one of {STEADY_STATE_VARIANTS}, not {steady_state!r}")
+        steady_state = steady_state or self.steady_state
+        if steady_state not in STEADY_STATE_TIMINGS:
+            raise ValueError(f"steady_state must be one of {STEADY_STATE_TIMINGS}, not {steady_state!r}")
         if self._service().desired_count < 1:
             raise RuntimeError("no task can come up: the service's desiredCount is 0")
         model, rng = self.timing.model, self.timing.rng
@@ -348,6 +379,10 @@ class EcsSimulator:
     def _steady_state(self) -> str:
         self._service_action("SERVICE_STEADY_STATE")
         return "service reached a steady state (SERVICE_STEADY_STATE)"
+
+    def _late_steady_state(self, _at: datetime) -> None:
+        self._service_action("SERVICE_STEADY_STATE")
+        self.bus.settle()
 
     def tasks_stop_for_scale_in(self) -> list[str]:
         """After desiredCount 0: targets deregistered, tasks stopped by the scheduler."""

@@ -126,9 +126,7 @@ def test_a_watch_that_cannot_start_leaves_the_wake_standing(
     assert account.desired_count() == 1 and "wakeStartedAt" in account.state()
     out = capsys.readouterr().out
     assert emitted_metrics(out)["ReadinessWatchFailures"] == [1.0]
-    warnings = [
-        r for r in caplog.records if r.levelname == "WARNING" and r.getMessage() == "best-effort action failed"
-    ]
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and r.getMessage() == "best-effort action failed"]
     assert len(warnings) == 1
     assert "readiness watch did not start" in str(vars(warnings[0]).get("fault"))
 
