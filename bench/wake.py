@@ -38,7 +38,7 @@ from local_aws.runtime import LocalAws
 from local_aws.scenario import BROWSER
 from local_aws.simulate import STEADY_STATE_TIMINGS, SteadyStateTiming, TaskStart, TaskTiming
 
-WAKES = 25
+WAKES = 10
 SEED = 9
 TARGET_P50 = 4.0
 TARGET_P99 = 10.0

@@ -487,7 +487,16 @@ class Scenario:
     def deadline_passes(self) -> None:
         minimum = int(self.local.stack.parameters.get("MinAwakeMinutes", "10"))
         deadline = int(self.local.stack.parameters.get("WakeDeadlineMinutes", "5"))
-        self.minutes(max(self.idle_minutes, minimum) + 1, "no requests, past the minimum awake time")
+        reconcile = int(self.local.stack.parameters.get("ReconcileMinutes", "1"))
+
+        def asleep() -> bool:
+            observed = self.local.observe()
+            return observed.desired_count == 0 and observed.weights.get("ecs") == 0
+
+        # Past the minimum awake time, the idle alarm or (at most ReconcileMinutes later) the reconcile.
+        self.local.clock.advance_until(
+            asleep, timedelta(minutes=max(self.idle_minutes, minimum) + reconcile + 1), "no requests"
+        )
         observed = self.observe()
         self.expect_asleep(observed)
         self.timeline.simulated(self.local.ecs.tasks_stop_for_scale_in())
@@ -497,7 +506,11 @@ class Scenario:
         observed = self.observe()
         self.expect("desiredCount 1", observed.desired_count == 1, observed.desired_count)
         self.timeline.simulated(["no task starts: Fargate cannot place it, and ECS keeps trying"])
-        self.minutes(deadline + 1, f"the {deadline}-minute wake deadline passes")
+        self.minutes(deadline, f"the {deadline}-minute wake deadline passes")
+        # The reconcile schedule notices a passed deadline: at most ReconcileMinutes later.
+        self.local.clock.advance_until(
+            lambda: "failure" in self.local.observe().state, timedelta(minutes=reconcile + 1), "the next reconcile"
+        )
         observed = self.observe()
         failure = observed.state.get("failure", {})
         self.expect("a deadline failure in the state document", failure.get("kind") == "deadline-passed", failure)
