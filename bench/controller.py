@@ -108,6 +108,9 @@ def _scenarios(account: Any) -> list[tuple[str, str, str, Callable[[], None]]]:
         ("wake repeated while waking", "", "wake-requested", asleep(waking)),
         ("ready (steady state, healthy target)", "ready", "service-steady-state", asleep(waking, healthy=True)),
         ("steady state, no wake under way", "", "service-steady-state", awake()),
+        ("readiness check, no healthy target yet", "", "readiness-check", asleep(waking)),
+        ("readiness check, healthy target: ready", "ready", "readiness-check", asleep(waking, healthy=True)),
+        ("readiness check after the wake ended", "", "readiness-check", awake()),
         ("wake failure (task start impaired)", "", "service-task-start-impaired", asleep(waking)),
         (
             "wake backstop, failure < 5 min old (no retry)",
@@ -127,6 +130,18 @@ def _scenarios(account: Any) -> list[tuple[str, str, str, Callable[[], None]]]:
     ]
 
 
+def _readiness_watch() -> str:
+    import boto3  # noqa: PLC0415 - after the environment is set
+
+    answer = boto3.client("stepfunctions").create_state_machine(
+        name="warmkeeper-readiness",
+        definition='{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}',
+        roleArn="arn:aws:iam::123456789012:role/warmkeeper-readiness",
+        type="EXPRESS",
+    )
+    return str(answer["stateMachineArn"])
+
+
 def _decisions() -> list[tuple[str, str, str, int, int, float, str]]:
     from moto import mock_aws  # noqa: PLC0415 - after the environment is set
 
@@ -137,6 +152,8 @@ def _decisions() -> list[tuple[str, str, str, int, int, float, str]]:
     with mock_aws():
         account = build_account()
         os.environ.update(account.environment)
+        # The template's readiness watch: each wake starts it (one StartExecution), moto only records it.
+        os.environ["READINESS_STATE_MACHINE_ARN"] = _readiness_watch()
         handler = importlib.import_module("warmkeeper.handler")
         from warmkeeper.adapters.aws import default_clients  # noqa: PLC0415
         from warmkeeper.models.settings import get_settings  # noqa: PLC0415
@@ -149,7 +166,7 @@ def _decisions() -> list[tuple[str, str, str, int, int, float, str]]:
             calls.append(model.name)
 
         clients = default_clients()
-        for client in (clients.ecs, clients.elbv2, clients.cloudwatch, clients.ssm):
+        for client in (clients.ecs, clients.elbv2, clients.cloudwatch, clients.ssm, clients.step_functions()):
             client.meta.events.register("before-call", record)
         for label, target, fixture, arrange in _scenarios(account):
             # Delivered now, as EventBridge would: the fixture's own time is past, and stale requests wake nothing.

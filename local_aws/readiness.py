@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from local_aws.clock import Clock
 from local_aws.eventbus import EventBus
 from local_aws.stack import LocalStack
@@ -114,7 +116,15 @@ class ReadinessWatchEmulator:
 
     def _tick(self, execution: _Execution) -> None:
         assert self.definition is not None  # noqa: S101
-        record = self._record()
+        if execution.ended is not None:
+            return
+        try:
+            record = self._record()
+        except ClientError as error:
+            # The definition's Catch: a record that cannot be read ends the loop (the reconcile goes on).
+            execution.ended = f"the record could not be read: {error.response.get('Error', {}).get('Code')}"
+            self._line(f"[readiness watch] stops: {execution.ended}")
+            return
         stop = None
         if "wakeStartedAt" not in record:
             stop = "the record shows no wake"
@@ -153,6 +163,11 @@ class ReadinessWatchEmulator:
     def _line(self, text: str) -> None:
         if self.on_line is not None:
             self.on_line(text)
+
+    def close(self) -> None:
+        """The stack is gone: its executions end (their pending timers then do nothing)."""
+        for execution in self.running():
+            execution.ended = "the stack was deleted"
 
     def running(self) -> list[_Execution]:
         return [e for e in self.executions.values() if e.ended is None]

@@ -189,6 +189,7 @@ class LocalAws:
         Its functions stay loaded until the local AWS closes: execution environments of several stacks
         share this process's modules, and are given back in the reverse order they were made."""
         self.bus.close()
+        self.readiness.close()
         self.clock.off_minute(self._minute)
         cloudformation = self.stack.endpoint.client("cloudformation")
         cloudformation.delete_stack(StackName=self.stack.name)

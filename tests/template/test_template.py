@@ -274,7 +274,7 @@ def test_ecs_events_of_this_service_only_feed_the_controller(resources: dict[str
     assert service["resources"][0]["Fn::If"][2] == {"Ref": "Service"}
     tasks = rules["WarmkeeperFunctionStoppedTasks"]["EventPattern"]
     assert tasks["detail"]["group"][0]["Fn::If"][2] == {"Fn::Sub": "service:${AWS::StackName}"}
-    assert tasks["detail"]["lastStatus"] == ["STOPPED"]
+    assert tasks["detail"]["lastStatus"] == ["STOPPED", "RUNNING"]  # RUNNING: the wake timeline's mark
 
 
 def test_custom_events_of_this_stack_feed_the_controller_with_the_shared_source(resources: dict[str, Any]) -> None:

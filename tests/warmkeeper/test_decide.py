@@ -29,6 +29,7 @@ from warmkeeper.domain.model import (
     SleepRequested,
     StartReadinessWatch,
     SteadyState,
+    TaskRunning,
     TaskStopped,
     Trigger,
     UnpinRequested,
@@ -36,7 +37,7 @@ from warmkeeper.domain.model import (
     WakeRequested,
     Weights,
 )
-from warmkeeper_shared.state import ControllerState, Failure, FailureKind, Route
+from warmkeeper_shared.state import ControllerState, Failure, FailureKind, ReadySignal, Route, WakeTimeline
 
 S, SV, AL, RT, HL = Observe.STATE, Observe.SERVICE, Observe.ALARMS, Observe.ROUTE, Observe.HEALTH
 ALL = {S, SV, AL, RT, HL}
@@ -84,6 +85,12 @@ WATCH = {"READINESS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:s
 
 def st(**kw: object) -> ControllerState:
     return ControllerState.model_validate(kw)
+
+
+def woken(started: datetime, signal: ReadySignal, **marks: datetime) -> ControllerState:
+    """The record once traffic is back NOW: the wake that started at ``started`` in ``last_wake``."""
+    timeline = WakeTimeline(started_at=started, ready_at=NOW, signal=signal, **marks)
+    return st(awake_since=NOW, last_wake=timeline)
 
 
 @dataclass(frozen=True)
@@ -331,7 +338,7 @@ ROWS = [
         WakeRequested(WakeOrigin.REQUEST, sent_at=ago(4)),
         World(**ASLEEP),
         "woke",
-        [SaveState(st(wake_started_at=NOW)), SetDesiredCount(1)],
+        [SaveState(st(wake_started_at=NOW, wake_requested_at=ago(4))), SetDesiredCount(1)],
         {S, SV},
         {"Wakes"},
     ),
@@ -462,9 +469,9 @@ ROWS = [
         SteadyState(),
         World(state=st(wake_started_at=ago(0.5)), route=Route.WAKER, healthy=1),
         "ready",
-        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        [RouteTraffic(Route.ECS), SaveState(woken(ago(0.5), "steady-state"))],
         {S, HL},
-        {"WakeLatency"},
+        {"WakeLatency", "WakeLatency.started-to-ready"},
     ),
     Row(
         "ready: steady but no healthy target yet",
@@ -483,9 +490,9 @@ ROWS = [
             state=st(wake_started_at=ago(4), failure=Failure(kind=FailureKind.TASK_STOPPED, reason="x", at=ago(3))),
         ),
         "ready",
-        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        [RouteTraffic(Route.ECS), SaveState(woken(ago(4), "steady-state"))],
         {S, HL},
-        {"WakeLatency"},
+        {"WakeLatency", "WakeLatency.started-to-ready"},
     ),
     # ---- readiness: the watch started by each wake, and its checks (SERVICE_STEADY_STATE not needed)
     Row(
@@ -544,13 +551,25 @@ ROWS = [
         WATCH,
     ),
     Row(
-        "readiness: a check that finds a healthy target hands traffic back",
+        "readiness: a check that finds a healthy target hands traffic back, with the wake's timeline",
         ReadinessCheck(),
-        World(state=st(wake_started_at=ago(0.5)), route=Route.WAKER, healthy=1),
+        World(
+            state=st(wake_started_at=ago(0.5), wake_requested_at=ago(0.51), task_running_at=ago(0.2)),
+            route=Route.WAKER,
+            healthy=1,
+        ),
         "ready",
-        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        [
+            RouteTraffic(Route.ECS),
+            SaveState(woken(ago(0.5), "readiness-check", requested_at=ago(0.51), running_at=ago(0.2))),
+        ],
         {S, HL},
-        {"WakeLatency"},
+        {
+            "WakeLatency",
+            "WakeLatency.requested-to-started",
+            "WakeLatency.started-to-running",
+            "WakeLatency.running-to-ready",
+        },
         WATCH,
     ),
     Row(
@@ -578,10 +597,51 @@ ROWS = [
         ReadinessCheck(),
         World(route=Route.WAKER, state=st(wake_started_at=ago(4), failure=FRESH)),
         "ready",
-        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        [RouteTraffic(Route.ECS), SaveState(woken(ago(4), "readiness-check"))],
         {S, HL},
-        {"WakeLatency"},
+        {"WakeLatency", "WakeLatency.started-to-ready"},
         WATCH,
+    ),
+    # ---- the wake's timeline: the first task RUNNING during a wake
+    Row(
+        "timeline: the first task running during a wake is recorded with ECS's startedAt",
+        TaskRunning("task/new", started_at=ago(0.2), created_at=ago(0.9)),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "task-running-recorded",
+        [SaveState(st(wake_started_at=ago(1), task_running_at=ago(0.2)))],
+        {S},
+    ),
+    Row(
+        "timeline: a second task running changes nothing",
+        TaskRunning("task/second", started_at=ago(0.1), created_at=ago(0.9)),
+        World(state=st(wake_started_at=ago(1), task_running_at=ago(0.2)), route=Route.WAKER, healthy=0),
+        "task-running",
+        [],
+        {S},
+    ),
+    Row(
+        "timeline: a task running outside a wake (a deployment) costs one read",
+        TaskRunning("task/deploy", started_at=ago(0.1), created_at=ago(0.5)),
+        World(),
+        "task-running",
+        [],
+        {S},
+    ),
+    Row(
+        "timeline: a task created before the wake is not its task",
+        TaskRunning("task/old", started_at=ago(0.5), created_at=ago(2)),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "task-running",
+        [],
+        {S},
+    ),
+    Row(
+        "timeline: a startedAt before the wake (clock skew) is the wake's start at the earliest",
+        TaskRunning("task/new", started_at=ago(3), created_at=None),
+        World(state=WAKING, route=Route.WAKER, healthy=0),
+        "task-running-recorded",
+        [SaveState(st(wake_started_at=ago(1), task_running_at=ago(1)))],
+        {S},
     ),
     # ---- failures
     Row(
@@ -774,9 +834,9 @@ ROWS = [
         ReconcileTick(),
         World(state=WAKING, route=Route.WAKER),
         "reconciled",
-        [RouteTraffic(Route.ECS), SaveState(st(awake_since=NOW))],
+        [RouteTraffic(Route.ECS), SaveState(woken(ago(1), "reconcile"))],
         ALL,
-        {"ReconcileRepairs", "WakeLatency"},
+        {"ReconcileRepairs", "WakeLatency", "WakeLatency.started-to-ready"},
     ),
     Row(
         "reconcile: no healthy target but routed to ECS",
@@ -1134,7 +1194,10 @@ def test_actions_are_in_the_safe_order(row: Row) -> None:
 def test_ready_reports_the_wake_latency() -> None:
     world = World(state=st(wake_started_at=ago(0.75)), route=Route.WAKER)
     decision = run(SteadyState(), NOW, settings(), RecordingGateway(world.observation()))
-    assert [(m.name, m.value, m.unit) for m in decision.metrics] == [("WakeLatency", 45.0, "Seconds")]
+    assert [(m.name, m.value, m.unit) for m in decision.metrics] == [
+        ("WakeLatency", 45.0, "Seconds"),
+        ("WakeLatency.started-to-ready", 45.0, "Seconds"),
+    ]
 
 
 def test_the_table_covers_every_trigger_kind() -> None:

@@ -62,7 +62,7 @@ def invoke(name: str) -> dict[str, Any]:
 def executions(arn: str) -> list[dict[str, Any]]:
     states = boto3.client("stepfunctions", region_name=REGION)
     listed = states.list_executions(stateMachineArn=arn)["executions"]
-    return [states.describe_execution(executionArn=e["executionArn"]) for e in listed]
+    return [dict(states.describe_execution(executionArn=e["executionArn"])) for e in listed]
 
 
 def test_a_wake_starts_one_watch_of_that_wake(account: MotoAccount, watched: str) -> None:

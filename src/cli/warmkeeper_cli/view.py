@@ -12,6 +12,7 @@ from typing import Any
 
 from warmkeeper_cli.errors import CliError, Exit
 from warmkeeper_shared.state import ControllerState, Phase, derive_phase
+from warmkeeper_shared.status import WakeView
 
 _DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
 
@@ -226,6 +227,12 @@ def format_status(snapshot: Snapshot, now: datetime) -> str:
             else (f"failed after {wake.seconds:.0f} s" if wake.failed else "not finished")
         )
         rows.append(("last wake", f"{_when(wake.started, now)}, {end}"))
+    timeline = WakeView.of(record)
+    if timeline is not None:
+        phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timeline.phase_seconds.items())
+        label = "wake so far" if timeline.in_progress else "wake timeline"
+        signal = f" (ready seen by {timeline.signal})" if timeline.signal else ""
+        rows.append((label, f"{phases or 'started ' + _when(timeline.started_at, now)}{signal}"))
     if record.awake_since is not None:
         rows.append(("awake since", _when(record.awake_since, now)))
     failure = record.failure or record.last_deployment_failure

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -112,6 +113,42 @@ class Failure(_Model):
 # sends one for a visitor only once the failure is this old.
 AUTOMATIC_RETRY_AFTER = timedelta(minutes=5)
 
+# How a wake's end was noticed, for the timeline (bounded: the record stays small).
+ReadySignal = Literal["steady-state", "readiness-check", "reconcile", "wake-request"]
+
+
+class WakeTimeline(_Model):
+    """The last finished wake, phase by phase (at most a few hundred bytes in the record).
+
+    ``requested_at``: the first request's event time (None: the same as ``started_at``, e.g. an alarm or a
+    pin); ``started_at``: the decision that called UpdateService (the record is written just before it);
+    ``running_at``: ECS's ``startedAt`` of the first task RUNNING after the start (None: no event seen);
+    ``ready_at``: the check that saw a healthy target and moved traffic back in the same invocation.
+    """
+
+    requested_at: AwareDatetime | None = None
+    started_at: AwareDatetime
+    running_at: AwareDatetime | None = None
+    ready_at: AwareDatetime
+    signal: ReadySignal
+
+    def phases(self) -> dict[str, float]:
+        """Seconds per phase, only those whose two ends are known (name -> seconds)."""
+        return phase_seconds(
+            [
+                ("requested", self.requested_at),
+                ("started", self.started_at),
+                ("running", self.running_at),
+                ("ready", self.ready_at),
+            ]
+        )
+
+
+def phase_seconds(marks: list[tuple[str, datetime | None]]) -> dict[str, float]:
+    """``"<a>-to-<b>"`` -> seconds between consecutive known marks (unknown ones are skipped)."""
+    known = [(name, at) for name, at in marks if at is not None]
+    return {f"{a}-to-{b}": max(0.0, (end - begin).total_seconds()) for (a, begin), (b, end) in pairwise(known)}
+
 
 class ControllerState(_Model):
     version: Literal[1] = 1
@@ -120,6 +157,10 @@ class ControllerState(_Model):
     pinned_by: Name = None
     # Set when the controller asked ECS for tasks; cleared when traffic is back on ECS or the service sleeps.
     wake_started_at: AwareDatetime | None = None
+    # The wake's first request, when it came before the start (a request's event time); cleared with the wake.
+    wake_requested_at: AwareDatetime | None = None
+    # ECS's startedAt of the wake's first RUNNING task; cleared with the wake.
+    task_running_at: AwareDatetime | None = None
     # Set when traffic went back to ECS; with wake_started_at it is the start of the minimum awake time.
     awake_since: AwareDatetime | None = None
     # desiredCount to restore on wake: the count the service had before it slept, never below 1.
@@ -128,6 +169,27 @@ class ControllerState(_Model):
     failure: Failure | None = None
     # The last deployment the circuit breaker failed, for operators; informational only.
     last_deployment_failure: Failure | None = None
+    # The last wake that ended with traffic back on the service, for operators (status, metrics).
+    last_wake: WakeTimeline | None = None
+
+    def woken(self, now: datetime, signal: ReadySignal) -> ControllerState:
+        """The record once traffic is back: the wake's marks become ``last_wake``, awake from now."""
+        update: dict[str, object] = {
+            "wake_started_at": None,
+            "wake_requested_at": None,
+            "task_running_at": None,
+            "failure": None,
+            "awake_since": now,
+        }
+        if self.wake_started_at is not None:
+            update["last_wake"] = WakeTimeline(
+                requested_at=self.wake_requested_at,
+                started_at=self.wake_started_at,
+                running_at=self.task_running_at,
+                ready_at=now,
+                signal=signal,
+            )
+        return self.model_copy(update=update)
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, exclude_none=True)

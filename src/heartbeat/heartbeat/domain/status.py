@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from heartbeat.settings import Settings
 from warmkeeper_shared.state import ControllerState, Failure, FailureKind, Phase, derive_phase
-from warmkeeper_shared.status import ServiceStatus
+from warmkeeper_shared.status import ServiceStatus, WakeView
 
 
 @dataclass(frozen=True)
@@ -64,4 +64,5 @@ def build_status(now: datetime, settings: Settings, state: ControllerState, obse
         failure_id=failure_id(failure) if failure else None,
         failed_at=failure.at if failure else None,
         checked_at=now,
+        wake=WakeView.of(state),
     )

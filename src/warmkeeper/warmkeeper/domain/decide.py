@@ -41,6 +41,7 @@ from warmkeeper.domain.model import (
     SleepRequested,
     StartReadinessWatch,
     SteadyState,
+    TaskRunning,
     TaskStopped,
     Trigger,
     UnpinRequested,
@@ -147,7 +148,7 @@ def _recovering(now: datetime, settings: Settings, observed: Observation, trigge
     )
 
 
-def _decide(  # noqa: PLR0911 - one return per kind of trigger
+def _decide(  # noqa: PLR0911, PLR0912 - one return per kind of trigger
     now: datetime, settings: Settings, observed: Observation, trigger: Trigger
 ) -> Need | Decision:
     match trigger:
@@ -184,6 +185,8 @@ def _decide(  # noqa: PLR0911 - one return per kind of trigger
             )
         case DeploymentStarted():
             return Decision("deployment-started", reason="sleeps are deferred until the deployment ends")
+        case TaskRunning():
+            return _task_running(now, observed, trigger)
         case ReconcileTick():
             return _reconcile(now, settings, observed)
 
@@ -297,7 +300,7 @@ def _sleep_actions(
 
 def _ending_wake(now: datetime, settings: Settings, state: ControllerState) -> ControllerState:
     """The record of a sleep that ends a wake; a wake past its deadline ends as a visible failure."""
-    update: dict[str, object] = {"wake_started_at": None}
+    update: dict[str, object] = {"wake_started_at": None, "wake_requested_at": None, "task_running_at": None}
     if state.failure is None and _overdue(now, settings, state):
         update["failure"] = _deadline_failure(now, settings)
     return state.model_copy(update=update)
@@ -385,11 +388,17 @@ def _wake(now: datetime, settings: Settings, observed: Observation, wake: WakeRe
     if need := _missing(observed, Observe.STATE):
         return need
     assert observed.state is not None  # noqa: S101
-    return _wake_with(now, settings, observed, observed.state, origin)
+    return _wake_with(now, settings, observed, observed.state, origin, requested_at=wake.sent_at)
 
 
 def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest read first
-    now: datetime, settings: Settings, observed: Observation, state: ControllerState, origin: WakeOrigin
+    now: datetime,
+    settings: Settings,
+    observed: Observation,
+    state: ControllerState,
+    origin: WakeOrigin,
+    *,
+    requested_at: datetime | None = None,
 ) -> Need | Decision:
     """Wake from ``state`` (the record, possibly with a new pin that must be saved whatever happens)."""
     keep: tuple[Action, ...] = (SaveState(state),) if state != observed.state else ()
@@ -436,14 +445,17 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
     assert observed.service is not None  # noqa: S101
     service = observed.service
     target = max(1, state.count_before_sleep)
-    started = state.model_copy(update={"wake_started_at": now, "failure": None})
+    # The wake's marks for its timeline start afresh; the request's own time when it came before now.
+    marks = {"wake_requested_at": requested_at if requested_at is not None and requested_at < now else None}
+    marks["task_running_at"] = None
+    started = state.model_copy(update={"wake_started_at": now, "failure": None, **marks})
     details: dict[str, str | int | float | None] = {"origin": origin, "desired_count": target}
     # A retry keeps the failure on record until ECS has accepted the new count: if UpdateService fails
     # (a policy, a task definition it refuses), the waiting page keeps saying why instead of "starting"
     # again and again. The new start is saved with it, so the minimum awake time counts from now.
     retry: tuple[Action, ...] = ()
     if failure is not None:
-        retry = (SaveState(state.model_copy(update={"wake_started_at": now, "failure": failure})),)
+        retry = (SaveState(state.model_copy(update={"wake_started_at": now, "failure": failure, **marks})),)
     reason = f"retrying after: {failure.reason}" if failure is not None else None
     if service.desired_count == 0:
         # The route is not read here: the controller routes to the waker before every sleep, and a count
@@ -487,7 +499,7 @@ def _wake_with(  # noqa: PLR0911 - each guard ends the decision early, cheapest 
         return need
     assert observed.healthy_targets is not None  # noqa: S101
     if observed.healthy_targets > 0:
-        awake = state.model_copy(update={"wake_started_at": None, "failure": None, "awake_since": now})
+        awake = state.woken(now, "wake-request")
         return Decision(
             "traffic-restored",
             actions=(RouteTraffic(Route.ECS), SaveState(awake)),
@@ -565,13 +577,59 @@ def _ready(now: datetime, observed: Observation, signal: Literal["steady-state",
             "not-healthy-yet", reason="no healthy target in the ECS target group yet", details={"signal": signal}
         )
     latency = (now - state.wake_started_at).total_seconds()
-    awake = state.model_copy(update={"wake_started_at": None, "failure": None, "awake_since": now})
+    awake = state.woken(now, signal)
     return Decision(
         "ready",
         actions=(RouteTraffic(Route.ECS), SaveState(awake)),
-        metrics=(MetricPoint("WakeLatency", latency, "Seconds"),),
-        details={"wake_latency_seconds": latency, "signal": signal},
+        metrics=(MetricPoint("WakeLatency", latency, "Seconds"), *_phase_metrics(awake)),
+        details={"wake_latency_seconds": latency, "signal": signal, **_timeline_details(awake)},
     )
+
+
+def _task_running(now: datetime, observed: Observation, task: TaskRunning) -> Need | Decision:
+    """The first task RUNNING during a wake is the timeline's ``running`` mark (one read otherwise)."""
+    if need := _missing(observed, Observe.STATE):
+        return need
+    assert observed.state is not None  # noqa: S101
+    state = observed.state
+    started = state.wake_started_at
+    if started is None or state.task_running_at is not None:
+        return Decision("task-running", reason="no wake waiting for its first task", details={"task": task.task_arn})
+    if task.created_at is not None and task.created_at + EVENT_TIME_RESOLUTION < started:
+        # A task of before the wake (a late event of the previous awake spell) says nothing about this one.
+        return Decision("task-running", reason="the task predates the current wake", details={"task": task.task_arn})
+    running_at = max(started, min(task.started_at or now, now))
+    marked = state.model_copy(update={"task_running_at": running_at})
+    return Decision(
+        "task-running-recorded",
+        actions=(SaveState(marked),),
+        details={"task": task.task_arn, "running_after_seconds": (running_at - started).total_seconds()},
+    )
+
+
+def _phase_metrics(awake: ControllerState) -> tuple[MetricPoint, ...]:
+    """``WakeLatency.<from>-to-<to>``: where the seconds of the wake that just ended went."""
+    if awake.last_wake is None:
+        return ()
+    return tuple(MetricPoint(f"WakeLatency.{p}", s, "Seconds") for p, s in awake.last_wake.phases().items())
+
+
+def _timeline_details(awake: ControllerState) -> dict[str, str | int | float | None]:
+    """The finished wake's timeline for the decision log: each mark, then the seconds of each phase."""
+    timeline = awake.last_wake
+    if timeline is None:
+        return {}
+    marks = {
+        "requested_at": timeline.requested_at or timeline.started_at,
+        "started_at": timeline.started_at,
+        "running_at": timeline.running_at,
+        "ready_at": timeline.ready_at,
+    }
+    details: dict[str, str | int | float | None] = {
+        f"wake_{name}": _iso(at) for name, at in marks.items() if at is not None
+    }
+    details |= {f"wake_{p.replace('-', '_')}_seconds": s for p, s in timeline.phases().items()}
+    return details
 
 
 def _failure(  # noqa: PLR0911 - each kind of outcome ends the decision early
@@ -796,12 +854,13 @@ def _reconcile_hand_back(now: datetime, plan: _Plan, route: Route | None) -> Non
     if plan.state.wake_started_at is not None:
         latency = (now - plan.state.wake_started_at).total_seconds()
         plan.metrics.append(MetricPoint("WakeLatency", latency, "Seconds"))
+        plan.metrics.extend(_phase_metrics(plan.state.woken(now, "reconcile")))
         plan.repairs.append("missed-ready")
     else:
         plan.repairs.append("healthy-but-routed-to-waker")
         if route is Route.WAKER:
             plan.reason = _HEALTHY_ON_WAKER
-    plan.update(wake_started_at=None, failure=None, awake_since=now)
+    plan.state = plan.state.woken(now, "reconcile")
     if route is not Route.ECS:
         plan.post.append(RouteTraffic(Route.ECS))
 
@@ -820,7 +879,7 @@ def _reconcile_asleep(
         plan.reason = failure.reason
         plan.metrics.append(_count("WakeFailures"))
         plan.level = "error"
-        plan.update(failure=failure, wake_started_at=None)
+        plan.update(failure=failure, wake_started_at=None, wake_requested_at=None, task_running_at=None)
         return
     why = None
     if state.pinned_at(now):
@@ -839,11 +898,11 @@ def _reconcile_asleep(
         plan.metrics.append(_count("Wakes"))
         plan.pre.append(SetDesiredCount(max(1, state.count_before_sleep)))
         if state.wake_started_at is None or state.failure is not None:
-            plan.update(wake_started_at=now, failure=None)
+            plan.update(wake_started_at=now, failure=None, wake_requested_at=None, task_running_at=None)
         # Otherwise the same wake is redone: its deadline still runs from its first start.
     elif state.wake_started_at is not None:
         # A failed wake whose service was scaled to zero since: nothing is starting any more.
-        plan.update(wake_started_at=None)
+        plan.update(wake_started_at=None, wake_requested_at=None, task_running_at=None)
 
 
 def _reconcile_starting(now: datetime, settings: Settings, plan: _Plan, route: Route | None) -> None:
@@ -859,7 +918,7 @@ def _reconcile_starting(now: datetime, settings: Settings, plan: _Plan, route: R
         if route is Route.WAKER:
             # Asleep by Warmkeeper's route, yet ECS wants tasks: nobody asked Warmkeeper for this wake.
             plan.reason = _SCALED_OUTSIDE
-        plan.update(wake_started_at=now)
+        plan.update(wake_started_at=now, wake_requested_at=None, task_running_at=None)
     elif state.failure is None and _overdue(now, settings, state):
         plan.reason = f"the wake did not finish within {settings.wake_deadline_minutes} minutes"
         plan.metrics.append(_count("WakeFailures"))

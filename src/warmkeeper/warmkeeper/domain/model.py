@@ -99,6 +99,15 @@ class TaskStopped:
 
 
 @dataclass(frozen=True)
+class TaskRunning:
+    """A task of the service reached RUNNING: a mark of the wake's timeline, nothing to act on."""
+
+    task_arn: str
+    started_at: datetime | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ReconcileTick:
     """The reconcile schedule."""
 
@@ -116,6 +125,7 @@ Trigger = (
     | DeploymentCompleted
     | DeploymentFailed
     | TaskStopped
+    | TaskRunning
     | ReconcileTick
 )
 

@@ -26,6 +26,7 @@ from warmkeeper.domain.model import (
     ServiceTrouble,
     SleepRequested,
     SteadyState,
+    TaskRunning,
     TaskStopped,
     Trigger,
     UnpinRequested,
@@ -160,6 +161,7 @@ class TaskStateDetail(_Detail):
     stopped_reason: str | None = None
     stop_code: str | None = None
     created_at: AwareDatetime | None = None
+    started_at: AwareDatetime | None = None
 
 
 class TaskStateEvent(Envelope):
@@ -279,6 +281,9 @@ def _task(event: TaskStateEvent, settings: Settings) -> Trigger | Ignored:
         f":cluster/{settings.cluster_name}"
     ):
         return Ignored("a task of another service", fields)
+    if detail.last_status == "RUNNING":
+        # For the wake's timeline only (the template's rule sends RUNNING and STOPPED, nothing else).
+        return TaskRunning(detail.task_arn, detail.started_at, detail.created_at)
     if detail.last_status != "STOPPED":
         return Ignored("a task that has not stopped", fields)
     reason = detail.stopped_reason or "the task stopped without a reason"
