@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         "user's own services on one shared load balancer",
     )
     parser.add_argument(
+        "--deadline",
+        action="store_true",
+        help="end the lifecycle with a wake that passes its deadline (in process only; about a minute more)",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="also show reconcile ticks that changed nothing, and stack traces"
     )
     parser.add_argument(
@@ -102,6 +107,8 @@ def _bad_option(arguments: argparse.Namespace) -> str | None:
         return "--reconcile-minutes must be between 1 and 60 (the template's limits)"
     if arguments.scenario == "shared-alb" and arguments.containers:
         return "--containers runs the lifecycle scenario only"
+    if arguments.deadline and (arguments.containers or arguments.scenario != "lifecycle"):
+        return "--deadline runs with the lifecycle scenario, in process only"
     return None
 
 
@@ -118,7 +125,7 @@ def _lifecycle(
     ) as local:
         timeline.local = local
         out.write(f"Local AWS endpoint: {local.stack.endpoint.url}\n")
-        Scenario(local, timeline, arguments.idle_minutes).run()
+        Scenario(local, timeline, arguments.idle_minutes, deadline_step=arguments.deadline).run()
         if arguments.keep:
             keep_running(local, out)
         return local.functions.invocations, local.functions.mode
