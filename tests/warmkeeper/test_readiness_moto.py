@@ -137,3 +137,29 @@ def test_without_a_watch_configured_a_wake_calls_no_step_functions(account: Moto
     result = invoke("wake-requested")
     assert result["outcome"] == "woke"
     assert not any(call.startswith("states:") for call in result["awsCalls"])
+
+
+def test_a_wake_leaves_its_timeline_in_the_record(account: MotoAccount, watched: str) -> None:
+    account.set_desired_count(0)
+    assert invoke("wake-requested")["outcome"] == "woke"
+    started = account.state()["wakeStartedAt"]
+    # The task's RUNNING event (its createdAt after the wake, startedAt a moment later).
+    running = load_event("task-running")
+    running["detail"]["createdAt"] = started
+    running["detail"]["startedAt"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    handler = importlib.import_module("warmkeeper.handler")
+    marked = handler.lambda_handler(running | {"time": running["detail"]["startedAt"][:19] + "Z"}, FakeContext())
+    assert marked["outcome"] == "task-running-recorded"
+    assert marked["awsCalls"] == ["ssm:GetParameter", "ssm:PutParameter"]
+    assert "taskRunningAt" in account.state()
+    account.simulate_task_healthy()
+    assert invoke("readiness-check")["outcome"] == "ready"
+    record = account.state()
+    assert {"wakeStartedAt", "taskRunningAt", "wakeRequestedAt"}.isdisjoint(record)
+    last = record["lastWake"]
+    assert last["startedAt"] == started and last["signal"] == "readiness-check"
+    assert {"runningAt", "readyAt"} <= set(last)
+    assert len(json.dumps(record)) < 1024
+    # A task RUNNING with no wake under way (a deployment) reads the record and writes nothing.
+    again = handler.lambda_handler(running | {"time": running["detail"]["startedAt"][:19] + "Z"}, FakeContext())
+    assert again["outcome"] == "task-running" and again["awsCalls"] == ["ssm:GetParameter"]

@@ -7,6 +7,7 @@ before an error reaches the handler (and then Lambda's own retries and the dead-
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -54,7 +55,8 @@ class AwsClients:
     states: SFNClient | None = None
 
     def step_functions(self) -> SFNClient:
-        return self.states if self.states is not None else _states_client()
+        # Keyed by the endpoint: a local stack in this process must not reuse a client of another endpoint.
+        return self.states if self.states is not None else _states_client(os.environ.get("AWS_ENDPOINT_URL", ""))
 
 
 @cache
@@ -70,7 +72,7 @@ def default_clients() -> AwsClients:
 
 
 @cache
-def _states_client() -> SFNClient:
+def _states_client(_endpoint: str) -> SFNClient:
     return boto3.session.Session().client("stepfunctions", config=RETRY_CONFIG)
 
 
