@@ -108,12 +108,19 @@ def _cold_path() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _wake_model() -> str:
+    from bench import wake  # noqa: PLC0415
+
+    return wake.model_table()
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "bench cost": _cost,
     "bench cost-line": _cost_line,
     "bench controller-calls": _controller_calls,
     "bench front-doors": _front_doors,
     "bench cold-path": _cold_path,
+    "bench wake-model": _wake_model,
 }
 
 

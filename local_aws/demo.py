@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         "user's own services on one shared load balancer",
     )
     parser.add_argument(
+        "--deadline",
+        action="store_true",
+        help="end the lifecycle with a wake that passes its deadline (in process only; about a minute more)",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="also show reconcile ticks that changed nothing, and stack traces"
     )
     parser.add_argument(
@@ -109,6 +114,8 @@ def _bad_option(arguments: argparse.Namespace) -> str | None:
         return "--reconcile-minutes must be between 1 and 60 (the template's limits)"
     if arguments.scenario == "shared-alb" and arguments.containers:
         return "--containers runs the lifecycle scenario only"
+    if arguments.deadline and (arguments.containers or arguments.scenario != "lifecycle"):
+        return "--deadline runs with the lifecycle scenario, in process only"
     return None
 
 
@@ -128,7 +135,7 @@ def _lifecycle(
         out.write(f"Local AWS endpoint: {local.stack.endpoint.url}\n")
         if local.stack.sam is not None:
             out.write(sam_deploy_summary(local.stack.sam) + "\n")
-        Scenario(local, timeline, arguments.idle_minutes).run()
+        Scenario(local, timeline, arguments.idle_minutes, deadline_step=arguments.deadline).run()
         if arguments.keep:
             keep_running(local, out)
         return local.functions.invocations, local.functions.mode
@@ -185,7 +192,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     out.write(
         f"Warmkeeper on a local AWS: {arguments.template} -> moto's CloudFormation ({made}); "
         f"IdleMinutes={arguments.idle_minutes}, clock x{arguments.speed:g}\n"
-        "The functions read the real clock, so the local stack runs with MinAwakeMinutes=0 "
+        "The functions read the scenario's clock, so the stack runs with the template's defaults otherwise "
         "(see local_aws/scenario.py).\n"
     )
     play = _shared_alb if arguments.scenario == "shared-alb" else _lifecycle

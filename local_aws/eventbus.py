@@ -18,6 +18,7 @@ and after states of the alarm in the local endpoint.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import threading
@@ -32,6 +33,8 @@ from local_aws.clock import Clock
 from local_aws.endpoint import ACCOUNT_ID
 from local_aws.functions import Functions, Invocation
 from local_aws.stack import LocalStack
+
+sqs_models: Any = importlib.import_module("moto.sqs.models")
 
 TAP_TARGET_ID = "local-aws-tap"
 _RATE = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minute|minutes|hour|hours)\)$")
@@ -206,6 +209,16 @@ class EventBus:
         )[0]
 
     # ------------------------------------------------------------------ delivering
+
+    def pending(self) -> bool:
+        """Whether a :meth:`settle` now would deliver anything; read from the endpoint's memory, no API call,
+        so a caller that settles often (the wake benchmark) can skip the rounds that would find nothing."""
+        with self._lock:
+            if self._alarm_transitions:
+                return True
+        backend = sqs_models.sqs_backends[ACCOUNT_ID][self.stack.endpoint.region]
+        taps = {rule.tap_url.rsplit("/", 1)[1] for rule in self._rules if rule.tap_url is not None}
+        return any(backend.queues[name].approximate_number_of_messages for name in taps if name in backend.queues)
 
     def settle(self, limit: int = 200) -> list[Delivery]:
         """Delivers until nothing is pending (alarm transitions, tapped events); returns the deliveries."""

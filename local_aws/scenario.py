@@ -5,17 +5,19 @@ follows, prints what the functions decided and the AWS state observed afterwards
 step expects. The first expectation that does not hold stops the scenario with an
 :class:`ExpectationFailed` that says which step, what was expected and what the local endpoint showed.
 
-Time: the scenario's clock drives CloudWatch (metric timestamps, alarm evaluation every minute) and the
-schedules, so idle windows pass in seconds. The functions read the real clock (neither exposes a clock to
-pass in), so the controller's own time rules would not see those minutes pass: the local stack is
-deployed with ``MinAwakeMinutes=0``, and a failed wake is shown through a task that cannot start rather
-than through the wake deadline.
+Time: the scenario's clock drives CloudWatch (metric timestamps, alarm evaluation every minute), the
+schedules and the functions' own "now" (their clock seam, ``warmkeeper_shared.clock``), so idle windows pass in
+seconds and the stack runs with the template's defaults, ``MinAwakeMinutes`` and the wake deadline included. A
+simulated task takes the time the latency model (local_aws/latency.py) draws for a Fargate task start, its
+application's boot and its first health check, so the timeline shows how long a wake takes. What the functions
+time with the wall clock (a few seconds of cache) still takes real seconds: see :meth:`Scenario.pause_real`.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import random
 import shlex
 import time
 from collections.abc import Callable
@@ -27,7 +29,9 @@ from local_aws.alb import HttpResponse
 from local_aws.cloudwatch import Evaluation
 from local_aws.endpoint import scoped_environment
 from local_aws.eventbus import Delivery
+from local_aws.latency import MODEL
 from local_aws.runtime import LocalAws, Observed
+from local_aws.simulate import TaskTiming
 from warmkeeper_cli.main import Runtime, main
 
 BROWSER = {"accept": "text/html,application/xhtml+xml", "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}
@@ -36,8 +40,10 @@ IMAGE_PULL_FAILURE = (
     "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
     "ghcr.io/elzinko/city-guided-api:v2: not found"
 )
-# The functions read the real clock: see the module docstring.
-LOCAL_OVERRIDES = {"MinAwakeMinutes": "0"}
+# No parameter is changed for the local stack: its functions read the scenario's clock (module docstring).
+LOCAL_OVERRIDES: dict[str, str] = {}
+# The simulated tasks' times are drawn with this seed, so a run's timeline repeats.
+TASK_TIMING_SEED = 9
 
 
 class ExpectationFailed(AssertionError):
@@ -149,10 +155,15 @@ class Scenario:
     local: LocalAws
     timeline: Timeline
     idle_minutes: int
+    # A last step where a wake passes its deadline (``--deadline`` in the demo).
+    deadline_step: bool = False
     _step: str = field(default="", init=False)
     steps: list[tuple[str, Callable[[], None]]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
+        if self.local.ecs.timing is None:
+            rng = random.Random(TASK_TIMING_SEED)  # noqa: S311 - repeatable on purpose
+            self.local.ecs.timing = TaskTiming(MODEL, rng)
         self.steps = [
             ("the stack is created from template.yaml and its first task starts", self.created),
             ("visitors use the application", self.traffic),
@@ -166,6 +177,10 @@ class Scenario:
             ("a visitor's wake fails: the image cannot be pulled", self.failed_wake),
             ("the visitor retries from the waiting page; this time the task starts", self.retry),
         ]
+        if self.deadline_step:
+            # Opt-in: five scenario minutes of readiness checks every few seconds cost about a minute in process
+            # (and a container start each through sam local invoke).
+            self.steps.append(("asleep again, a wake passes its deadline: no task can be placed", self.deadline_passes))
 
     # ------------------------------------------------------------------ helpers
 
@@ -428,11 +443,9 @@ class Scenario:
         self.expect("the waiting page", page.served_by == "waker" and "<html" in page.body, page.status)
         observed = self.observe()
         if observed.desired_count == 0:
-            # The function sent a wake request less than its local grace ago (real seconds, in step 4), so
-            # it counted WakeRequests without sending: the wake backstop alarm is the path that remains.
-            self.timeline.note(
-                "no wake event this time (the function's 30 s local grace): the wake backstop alarm takes over"
-            )
+            # The function sent a wake request less than its grace ago, so it counted WakeRequests without
+            # sending: the wake backstop alarm is the path that remains.
+            self.timeline.note("no wake event this time (the function's grace): the wake backstop alarm takes over")
             self.minutes(1, "waiting for the wake backstop alarm")
             observed = self.observe()
         self.expect("desiredCount 1 (fast path or backstop alarm)", observed.desired_count == 1, observed.desired_count)
@@ -457,11 +470,11 @@ class Scenario:
         observed = self.observe()
         clicks = 1
         while "failure" in observed.state and clicks < 5:
-            # The function sends at most one wake request per execution environment in LOCAL_WAKE_GRACE (30
-            # real seconds); an earlier request of this run is that recent. The visitor clicks again later.
+            # The function sends at most one wake request per execution environment within its grace (scenario
+            # time); an earlier request of this run is that recent. The visitor clicks again later.
             if clicks == 1:
-                self.timeline.note("no retry sent: the function's 30 s local grace since its last wake request")
-            self.pause_real(10, "the visitor waits 10 s before clicking again")
+                self.timeline.note("no retry sent: the function's grace since its last wake request")
+            self.local.clock.advance(timedelta(seconds=10), "the visitor waits 10 s before clicking again")
             clicks += 1
             response = self.request(
                 f"POST /_warmkeeper/wake (Try again, click {clicks})",
@@ -477,3 +490,41 @@ class Scenario:
         self.expect_awake(observed)
         status = self.status(awake_and_ready)
         self.expect("status says awake and ready", awake_and_ready(status), status)
+
+    def deadline_passes(self) -> None:
+        minimum = int(self.local.stack.parameters.get("MinAwakeMinutes", "10"))
+        deadline = int(self.local.stack.parameters.get("WakeDeadlineMinutes", "5"))
+        reconcile = int(self.local.stack.parameters.get("ReconcileMinutes", "1"))
+
+        def asleep() -> bool:
+            observed = self.local.observe()
+            return observed.desired_count == 0 and observed.weights.get("ecs") == 0
+
+        # Past the minimum awake time, the idle alarm or (at most ReconcileMinutes later) the reconcile.
+        self.local.clock.advance_until(
+            asleep, timedelta(minutes=max(self.idle_minutes, minimum) + reconcile + 1), "no requests"
+        )
+        observed = self.observe()
+        self.expect_asleep(observed)
+        self.timeline.simulated(self.local.ecs.tasks_stop_for_scale_in())
+        self.observe()
+        page = self.request("GET / (browser)", "GET", "/", BROWSER)
+        self.expect("the waiting page", page.served_by == "waker" and "<html" in page.body, page.status)
+        observed = self.observe()
+        self.expect("desiredCount 1", observed.desired_count == 1, observed.desired_count)
+        self.timeline.simulated(["no task starts: Fargate cannot place it, and ECS keeps trying"])
+        self.minutes(deadline, f"the {deadline}-minute wake deadline passes")
+        # The reconcile schedule notices a passed deadline: at most ReconcileMinutes later.
+        self.local.clock.advance_until(
+            lambda: "failure" in self.local.observe().state, timedelta(minutes=reconcile + 1), "the next reconcile"
+        )
+        observed = self.observe()
+        failure = observed.state.get("failure", {})
+        self.expect("a deadline failure in the state document", failure.get("kind") == "deadline-passed", failure)
+        self.expect("traffic stays on the waker", observed.weights == {"ecs": 0, "waker": 1}, observed.weights)
+        status = self.status(lambda s: s.get("state") == "failed")
+        self.expect(
+            "status says failed: not ready in time",
+            status.get("state") == "failed" and "in time" in str(status.get("failureReason")),
+            status,
+        )

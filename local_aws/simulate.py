@@ -12,7 +12,10 @@ definition gives Caddy (``HEALTH_CHECK_PATH``), and serves pages for everything 
 from __future__ import annotations
 
 import importlib
+import math
+import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -21,6 +24,7 @@ from local_aws.alb import HttpRequest, HttpResponse
 from local_aws.clock import Clock
 from local_aws.endpoint import ACCOUNT_ID
 from local_aws.eventbus import EventBus
+from local_aws.latency import MODEL, LatencyModel
 from local_aws.stack import LocalStack
 
 ecs_models: Any = importlib.import_module("moto.ecs.models")
@@ -70,6 +74,30 @@ class StandInApp:
         return HttpResponse(200, {"content-type": ["text/html"]}, body, "ecs")
 
 
+@dataclass(frozen=True)
+class TaskTiming:
+    """Where a simulated task's times come from: the latency model and a seeded random source."""
+
+    model: LatencyModel = MODEL
+    rng: random.Random = field(default_factory=lambda: random.Random(9))  # noqa: S311 - repeatable on purpose
+
+
+@dataclass
+class TaskStart:
+    """A task start scheduled on the clock, filled in as it happens (scenario times)."""
+
+    requested_at: datetime
+    running_at: datetime | None = None
+    healthy_at: datetime | None = None
+    steady_state_at: datetime | None = None
+    stopped: bool = False
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.healthy_at is not None or self.stopped
+
+
 @dataclass
 class EcsSimulator:
     stack: LocalStack
@@ -79,9 +107,13 @@ class EcsSimulator:
     tasks: dict[str, str] = field(default_factory=dict)  # task ARN -> IP registered in the target group
     # The first task's address; services sharing a subnet start at different ones.
     first_ip: int = 10
+    # How long a task takes to start (local_aws/latency.py); None: tasks come up at once.
+    timing: TaskTiming | None = None
     steady_state: SteadyStateTiming = "on-time"
+    # "late" without timing; with timing, the latency model draws it.
     steady_state_delay: timedelta = timedelta(seconds=60)
     _next_ip: int = field(default=0, init=False)
+    _starting: dict[str, str] = field(default_factory=dict, init=False)  # task ARN -> IP, before health
 
     def __post_init__(self) -> None:
         self._next_ip = self.first_ip
@@ -195,24 +227,136 @@ class EcsSimulator:
             f"{threshold} health checks of {path} answered {statuses} (healthy: {min(allowed)}-{max(allowed)})",
         )
 
-    def task_comes_up(self) -> list[str]:
-        """A task of the service starts, passes the ALB health checks and the deployment settles."""
-        service = self._service()
-        if service.desired_count < 1:
-            raise RuntimeError("no task can come up: the service's desiredCount is 0")
-        self.clock.advance(TASK_PLACEMENT, "ECS places the task")
-        task_arn = f"arn:aws:ecs:{self.stack.endpoint.region}:{ACCOUNT_ID}:task/{self.cluster}/{uuid.uuid4().hex}"
-        ip = f"10.42.1.{self._next_ip}"
-        self._next_ip += 1
-        lines = [f"task {task_arn.rsplit('/', 1)[1][:8]} RUNNING at {ip}"]
-        self._set_counts(service.desired_count)
-        self._task_event(task_arn, "RUNNING", {"startedAt": _ms(self.clock.now())})
+    def task_comes_up(self, steady_state: SteadyStateTiming | None = None) -> list[str]:
+        """A task of the service starts, passes the ALB health checks and the deployment settles;
+        ``SERVICE_STEADY_STATE`` as ``steady_state`` (default :attr:`steady_state`) says.
+
+        Without :attr:`timing` all at once; with it, the task takes the times drawn from the latency model
+        and the clock moves on (running its minute ticks) until the target is healthy."""
+        variant = steady_state or self.steady_state
+        if self.timing is not None:
+            start = self.start_task(variant)
+            self.clock.advance_until(lambda: start.done, timedelta(minutes=15), "the task starts")
+            if variant == "on-time":
+                self.clock.advance_until(
+                    lambda: start.stopped or start.steady_state_at is not None, timedelta(minutes=1), "steady state"
+                )
+            return start.lines
+        if self._service().desired_count >= 1:
+            # With timing, the drawn task start includes the placement.
+            self.clock.advance(TASK_PLACEMENT, "ECS places the task")
+        task_arn, lines = self._task_running()
         # Delivered before the health checks end, as in AWS, where they take seconds after RUNNING.
         self.bus.settle()
-        if self.steady_state == "early":
+        if variant == "early":
             self._service_action("SERVICE_STEADY_STATE")
             self.bus.settle()  # delivered now: before the target exists, as in amazon-ecs-agent#2143
             lines.append("service reported a steady state EARLY (SERVICE_STEADY_STATE before the target is healthy)")
+        if not self._task_healthy(task_arn, lines):
+            return lines
+        match variant:
+            case "on-time":
+                lines.append(self._steady_state())
+            case "late":
+                self.clock.call_at(self.clock.now() + self.steady_state_delay, self._late_steady_state)
+                lines.append(
+                    f"SERVICE_STEADY_STATE will come LATE, {self.steady_state_delay.total_seconds():g} s from now"
+                )
+            case "never":
+                lines.append("SERVICE_STEADY_STATE will NEVER come for this task")
+            case "early":
+                pass
+        return lines
+
+    def start_task(
+        self, steady_state: SteadyStateTiming | None = None, on_change: Callable[[], None] | None = None
+    ) -> TaskStart:
+        """Schedules on the clock a task of the service starting with times drawn from :attr:`timing`:
+        RUNNING after a Fargate task start, healthy at the first ALB health check (at the target group's
+        interval) after the application answers, then ``SERVICE_STEADY_STATE`` as ``steady_state`` says
+        (on-time, early: at RUNNING, before health; late; never). ``on_change`` is called after each step (it
+        put events on the bus). Returns the record it fills in."""
+        if self.timing is None:
+            raise RuntimeError("start_task needs the simulator's timing (a latency model and a random source)")
+        steady_state = steady_state or self.steady_state
+        if steady_state not in STEADY_STATE_TIMINGS:
+            raise ValueError(f"steady_state must be one of {STEADY_STATE_TIMINGS}, not {steady_state!r}")
+        if self._service().desired_count < 1:
+            raise RuntimeError("no task can come up: the service's desiredCount is 0")
+        model, rng = self.timing.model, self.timing.rng
+        start = TaskStart(requested_at=self.clock.now())
+        start_seconds = model.fargate_task_start.draw(rng)
+        boot_seconds = model.application_boot.draw(rng)
+        interval = self._health_check_interval()
+        # ECS registers the target while the task activates; the ALB checks it every interval from then on,
+        # and a newly registered target is healthy after one passing check.
+        phase = rng.uniform(0, interval)
+        checks = max(0, math.ceil((boot_seconds - phase) / interval))
+        healthy_after = phase + checks * interval + model.health_check_response.draw(rng)
+        steady_after = {
+            "on-time": healthy_after + model.steady_state_on_time.draw(rng),
+            "late": healthy_after + model.steady_state_late.draw(rng),
+            "early": 0.0,
+        }.get(steady_state)
+
+        def running() -> None:
+            task_arn, lines = self._task_running()
+            start.running_at = self.clock.now()
+            start.lines.extend(f"{self._stamp()} {line}" for line in lines)
+            self.clock.after(healthy_after, lambda: healthy(task_arn))
+            if steady_after is not None:
+                self.clock.after(steady_after, steady)
+            changed()
+
+        def healthy(task_arn: str) -> None:
+            lines: list[str] = []
+            if self._task_healthy(task_arn, lines):
+                start.healthy_at = self.clock.now()
+            else:
+                start.stopped = True
+            start.lines.extend(f"{self._stamp()} {line}" for line in lines)
+            changed()
+
+        def steady() -> None:
+            if start.stopped:
+                return
+            start.steady_state_at = self.clock.now()
+            start.lines.append(f"{self._stamp()} {self._steady_state()}")
+            changed()
+
+        def changed() -> None:
+            if on_change is not None:
+                on_change()
+
+        self.clock.after(start_seconds, running)
+        return start
+
+    def _stamp(self) -> str:
+        seconds = self.clock.elapsed().total_seconds()
+        return f"[+{int(seconds // 60):02d}:{seconds % 60:04.1f}]"
+
+    def _health_check_interval(self) -> int:
+        group = self.stack.endpoint.client("elbv2").describe_target_groups(TargetGroupArns=[self.target_group])[
+            "TargetGroups"
+        ][0]
+        return int(group.get("HealthCheckIntervalSeconds", 30))
+
+    def _task_running(self) -> tuple[str, list[str]]:
+        service = self._service()
+        if service.desired_count < 1:
+            raise RuntimeError("no task can come up: the service's desiredCount is 0")
+        task_arn = f"arn:aws:ecs:{self.stack.endpoint.region}:{ACCOUNT_ID}:task/{self.cluster}/{uuid.uuid4().hex}"
+        ip = f"10.42.1.{self._next_ip}"
+        self._next_ip += 1
+        self._starting[task_arn] = ip
+        self._set_counts(service.desired_count)
+        self._task_event(task_arn, "RUNNING", {"startedAt": _ms(self.clock.now())})
+        return task_arn, [f"task {task_arn.rsplit('/', 1)[1][:8]} RUNNING at {ip}"]
+
+    def _task_healthy(self, task_arn: str, lines: list[str]) -> bool:
+        """The task's health checks: its target registered and healthy, or the task stopped."""
+        service = self._service()
+        ip = self._starting.pop(task_arn)
         healthy, checks = self._health_checks()
         lines.append(checks)
         if not healthy:
@@ -220,7 +364,7 @@ class EcsSimulator:
             self._set_counts(0)
             self._task_event(task_arn, "STOPPED", {"stoppedReason": reason, "stopCode": "ServiceSchedulerInitiated"})
             lines.append(f"task STOPPED: {reason}")
-            return lines
+            return False
         self.stack.endpoint.client("elbv2").register_targets(
             TargetGroupArn=self.target_group, Targets=[{"Id": ip, "Port": 80}]
         )
@@ -232,20 +376,11 @@ class EcsSimulator:
                 deployment["rolloutStateReason"] = f"ECS deployment {deployment['id']} completed."
                 self._deployment_event("SERVICE_DEPLOYMENT_COMPLETED", deployment["id"], "ECS deployment completed.")
                 lines.append(f"deployment {deployment['id']} COMPLETED")
-        match self.steady_state:
-            case "on-time":
-                self._service_action("SERVICE_STEADY_STATE")
-                lines.append("service reached a steady state (SERVICE_STEADY_STATE)")
-            case "late":
-                self.clock.call_at(self.clock.now() + self.steady_state_delay, self._late_steady_state)
-                lines.append(
-                    f"SERVICE_STEADY_STATE will come LATE, {self.steady_state_delay.total_seconds():g} s from now"
-                )
-            case "never":
-                lines.append("SERVICE_STEADY_STATE will NEVER come for this task")
-            case "early":
-                pass
-        return lines
+        return True
+
+    def _steady_state(self) -> str:
+        self._service_action("SERVICE_STEADY_STATE")
+        return "service reached a steady state (SERVICE_STEADY_STATE)"
 
     def _late_steady_state(self, _at: datetime) -> None:
         self._service_action("SERVICE_STEADY_STATE")
