@@ -1,0 +1,296 @@
+"""The local HTTP API routes by the routes' current targets, read from the local endpoint.
+
+Resources are made with boto3 against the local endpoint (no template): an HTTP API with a Lambda
+integration (payload 2.0) and a private integration (VPC link to a Cloud Map service), the routes of the
+http-api front door, and a function that records what it gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
+
+from local_aws.alb import HttpRequest, HttpResponse
+from local_aws.clock import Clock
+from local_aws.endpoint import ACCOUNT_ID, LocalEndpoint
+from local_aws.functions import Invocation
+from local_aws.httpapi import HttpApiEmulator, payload_v2_event, response_from_payload_v2, select_route
+from local_aws.stack import LocalFunction, LocalStack
+
+FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:http-face"
+
+
+@dataclass
+class RecordingFunctions:
+    """Stands in for the function runner: records each event, answers ``answer``."""
+
+    answer: Any = field(default_factory=lambda: {"statusCode": 200, "headers": {"x-face": "1"}, "body": "face"})
+    error: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    mode: str = "recording"
+
+    def invoke(self, function: LocalFunction, event: Mapping[str, Any]) -> Invocation:
+        self.events.append(dict(event))
+        return Invocation(function.logical_id, dict(event), self.answer, self.error, [], 0.0)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class App:
+    requests: list[HttpRequest] = field(default_factory=list)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        self.requests.append(request)
+        return HttpResponse(200, {"content-type": ["text/html"]}, f"app: {request.path}", "ecs")
+
+
+@dataclass
+class Door:
+    emulator: HttpApiEmulator
+    functions: RecordingFunctions
+    app: App
+    api_id: str
+    default_route: str
+    lambda_integration: str
+    private_integration: str
+    cloud_map_service: str
+
+    def flip(self, integration: str) -> None:
+        """What the controller does: UpdateRoute of the $default route's target."""
+        self.emulator.stack.endpoint.client("apigatewayv2").update_route(
+            ApiId=self.api_id, RouteId=self.default_route, Target=f"integrations/{integration}"
+        )
+
+    def register(self, instance: str, ip: str, status: str) -> None:
+        discovery = self.emulator.stack.endpoint.client("servicediscovery")
+        discovery.register_instance(
+            ServiceId=self.cloud_map_service,
+            InstanceId=instance,
+            Attributes={"AWS_INSTANCE_IPV4": ip, "AWS_INSTANCE_PORT": "80"},
+        )
+        discovery.update_instance_custom_health_status(
+            ServiceId=self.cloud_map_service, InstanceId=instance, Status=status
+        )
+
+
+def _build(endpoint: LocalEndpoint, stage: str = "$default", detailed: bool = False) -> Door:
+    endpoint.reset()
+    gateway = endpoint.client("apigatewayv2")
+    discovery = endpoint.client("servicediscovery")
+    api_id = gateway.create_api(Name="front", ProtocolType="HTTP")["ApiId"]
+    link = gateway.create_vpc_link(Name="link", SubnetIds=["subnet-1"], SecurityGroupIds=[])["VpcLinkId"]
+    discovery.create_http_namespace(Name="warmkeeper.local")
+    namespace = discovery.list_namespaces()["Namespaces"][0]["Id"]
+    service = discovery.create_service(
+        Name="web", NamespaceId=namespace, HealthCheckCustomConfig={"FailureThreshold": 1}
+    )["Service"]
+    private = gateway.create_integration(
+        ApiId=api_id,
+        IntegrationType="HTTP_PROXY",
+        ConnectionType="VPC_LINK",
+        ConnectionId=link,
+        IntegrationUri=service["Arn"],
+        IntegrationMethod="ANY",
+        PayloadFormatVersion="1.0",
+    )["IntegrationId"]
+    face = gateway.create_integration(
+        ApiId=api_id,
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{FUNCTION_ARN}/invocations",
+        PayloadFormatVersion="2.0",
+    )["IntegrationId"]
+    gateway.create_route(ApiId=api_id, RouteKey="ANY /_warmkeeper/{proxy+}", Target=f"integrations/{face}")
+    default = gateway.create_route(ApiId=api_id, RouteKey="$default", Target=f"integrations/{face}")["RouteId"]
+    gateway.create_stage(
+        ApiId=api_id,
+        StageName=stage,
+        AutoDeploy=True,
+        DefaultRouteSettings={"DetailedMetricsEnabled": detailed},
+        StageVariables={"mode": "local"},
+    )
+    function = LocalFunction("HeartbeatFunction", "http-face", FUNCTION_ARN, "app.handler", Path(), {}, 10)
+    stack = LocalStack(endpoint, "front", Path("template.yaml"), {}, {}, {}, {}, {"HeartbeatFunction": function}, {})
+    functions = RecordingFunctions()
+    app = App()
+    emulator = HttpApiEmulator(stack, functions, Clock(speed=0), app, api_id)
+    return Door(emulator, functions, app, api_id, default, face, private, service["Id"])
+
+
+@pytest.fixture
+def door(endpoint: LocalEndpoint) -> Iterator[Door]:
+    yield _build(endpoint)
+
+
+def test_the_event_is_payload_format_2_0_as_powertools_reads_it(door: Door) -> None:
+    response = door.emulator.request(
+        "POST",
+        "/_warmkeeper/heartbeat?a=1&a=2&b=",
+        {
+            "Authorization": "Bearer t",
+            "Cookie": "session=abc; theme=dark",
+            "X-Many": ["one", "two"],
+            "User-Agent": "curl/8.5.0",
+        },
+        '{"source": "job"}',
+    )
+    assert (response.status, response.served_by, response.body) == (200, "waker", "face")
+    event = door.functions.events[-1]
+    parsed = APIGatewayProxyEventV2Model.model_validate(event)
+    assert parsed.version == "2.0"
+    assert parsed.routeKey == "ANY /_warmkeeper/{proxy+}"
+    assert parsed.rawPath == "/_warmkeeper/heartbeat"
+    assert parsed.rawQueryString == "a=1&a=2&b="
+    assert parsed.queryStringParameters == {"a": "1,2", "b": ""}
+    assert parsed.pathParameters == {"proxy": "heartbeat"}
+    assert parsed.cookies == ["session=abc", "theme=dark"]
+    assert "cookie" not in parsed.headers
+    assert parsed.headers["x-many"] == "one,two"
+    assert parsed.headers["authorization"] == "Bearer t"
+    assert parsed.requestContext.http.method == "POST"
+    assert parsed.requestContext.http.path == "/_warmkeeper/heartbeat"
+    assert parsed.requestContext.http.userAgent == "curl/8.5.0"
+    assert parsed.requestContext.apiId == door.api_id
+    assert parsed.requestContext.stage == "$default"
+    assert parsed.stageVariables == {"mode": "local"}
+    assert parsed.body == '{"source": "job"}'
+    assert parsed.isBase64Encoded is False
+
+
+def test_keys_without_a_value_are_left_out() -> None:
+    clock = Clock(speed=0)
+    event = payload_v2_event(
+        HttpRequest("GET", "/", {}), route_key="$default", api_id="abc", stage="$default", now=clock.now(), region="x"
+    )
+    for absent in ("cookies", "queryStringParameters", "pathParameters", "stageVariables", "body"):
+        assert absent not in event
+    assert event["rawQueryString"] == ""
+    assert event["requestContext"]["timeEpoch"] == int(clock.now().timestamp() * 1000)
+
+
+def test_the_default_route_follows_its_current_target(door: Door) -> None:
+    asleep = door.emulator.request("GET", "/page", {"accept": "text/html"})
+    assert asleep.served_by == "waker"
+    assert door.functions.events[-1]["routeKey"] == "$default"
+    door.register("task-1", "10.42.1.10", "HEALTHY")
+    door.flip(door.private_integration)
+    awake = door.emulator.request("GET", "/page?x=1", {"accept": "text/html"})
+    assert (awake.status, awake.served_by, awake.body) == (200, "ecs", "app: /page")
+    assert door.app.requests[-1].query == "x=1"
+    # The HTTP face's own paths stay on the function whatever $default targets.
+    face = door.emulator.request("GET", "/_warmkeeper/status")
+    assert face.served_by == "waker"
+    door.flip(door.lambda_integration)
+    assert door.emulator.request("GET", "/page").served_by == "waker"
+
+
+def test_no_healthy_instance_is_api_gateways_own_503(door: Door) -> None:
+    door.flip(door.private_integration)
+    none = door.emulator.request("GET", "/")
+    assert (none.status, none.served_by, none.json()) == (503, "api", {"message": "Service Unavailable"})
+    door.register("task-1", "10.42.1.10", "UNHEALTHY")
+    starting = door.emulator.request("GET", "/")
+    assert (starting.status, starting.served_by) == (503, "api")
+    assert door.app.requests == []
+    door.emulator.stack.endpoint.client("servicediscovery").update_instance_custom_health_status(
+        ServiceId=door.cloud_map_service, InstanceId="task-1", Status="HEALTHY"
+    )
+    assert door.emulator.request("GET", "/").status == 200
+
+
+def test_a_function_error_or_an_unreadable_answer_is_a_500(door: Door) -> None:
+    door.functions.error = "Task timed out"
+    failed = door.emulator.request("GET", "/_warmkeeper/status")
+    assert (failed.status, failed.json()) == (500, {"message": "Internal Server Error"})
+    door.functions.error = None
+    door.functions.answer = {"statusCode": "not a number"}
+    assert door.emulator.request("GET", "/_warmkeeper/status").status == 500
+
+
+def test_api_gateway_reads_a_2_0_answer() -> None:
+    assert response_from_payload_v2({"ok": True}) == (200, {"content-type": ["application/json"]}, '{"ok": true}')
+    status, headers, body = response_from_payload_v2(
+        {"statusCode": 303, "headers": {"Location": "/"}, "cookies": ["a=1", "b=2"], "body": None}
+    )
+    assert (status, body) == (303, "")
+    assert headers == {"location": ["/"], "set-cookie": ["a=1", "b=2"]}
+
+
+def test_routes_are_ranked_as_http_apis_rank_them() -> None:
+    routes = [
+        {"RouteKey": "$default"},
+        {"RouteKey": "ANY /_warmkeeper/{proxy+}"},
+        {"RouteKey": "GET /_warmkeeper/status"},
+        {"RouteKey": "ANY /_warmkeeper/{name}"},
+        {"RouteKey": "POST /_warmkeeper/{name}"},
+    ]
+
+    def key(method: str, path: str) -> str | None:
+        match = select_route(routes, method, path)
+        return None if match is None else match.route["RouteKey"]
+
+    assert key("GET", "/_warmkeeper/status") == "GET /_warmkeeper/status"
+    assert key("POST", "/_warmkeeper/heartbeat") == "POST /_warmkeeper/{name}"
+    assert key("GET", "/_warmkeeper/heartbeat") == "ANY /_warmkeeper/{name}"
+    assert key("GET", "/_warmkeeper/a/b") == "ANY /_warmkeeper/{proxy+}"
+    # A greedy variable needs at least one segment.
+    assert key("GET", "/_warmkeeper") == "$default"
+    assert key("GET", "/") == "$default"
+    assert select_route(routes[1:], "GET", "/") is None
+
+
+def test_counts_per_api_and_stage_go_to_the_local_cloudwatch(endpoint: LocalEndpoint) -> None:
+    door = _build(endpoint, detailed=True)
+    door.emulator.request("GET", "/one")
+    door.emulator.request("GET", "/_warmkeeper/status")
+    door.flip(door.private_integration)
+    door.emulator.request("GET", "/two")  # no instance: a 503
+
+    def total(metric: str, *dimensions: tuple[str, str]) -> float:
+        now = door.emulator.clock.now()
+        answer = endpoint.client("cloudwatch").get_metric_statistics(
+            Namespace="AWS/ApiGateway",
+            MetricName=metric,
+            Dimensions=[{"Name": n, "Value": v} for n, v in dimensions],
+            StartTime=now - timedelta(minutes=1),
+            EndTime=now + timedelta(minutes=1),
+            Period=60,
+            Statistics=["Sum"],
+        )
+        return float(sum(p["Sum"] for p in answer["Datapoints"]))
+
+    api = ("ApiId", door.api_id)
+    stage = ("Stage", "$default")
+    published = endpoint.client("cloudwatch").list_metrics(Namespace="AWS/ApiGateway", MetricName="Count")["Metrics"]
+    assert {tuple(sorted(d["Name"] for d in m["Dimensions"])) for m in published} == {
+        ("ApiId",),
+        ("ApiId", "Stage"),
+        ("ApiId", "Route", "Stage"),
+    }
+    # moto sums every datapoint whose dimensions include the asked ones (CloudWatch matches the exact set),
+    # so the per-route sets are the ones to read exactly here.
+    assert total("Count", api, stage, ("Route", "$default")) == 2
+    assert total("Count", api, stage, ("Route", "ANY /_warmkeeper/{proxy+}")) == 1
+    assert total("5xx", api, stage, ("Route", "$default")) == 1
+    assert total("4xx", api, stage, ("Route", "$default")) == 0
+
+
+def test_a_named_stage_is_in_every_path_and_reaches_the_instance(endpoint: LocalEndpoint) -> None:
+    door = _build(endpoint, stage="live")
+    door.register("task-1", "10.42.1.10", "HEALTHY")
+    door.flip(door.private_integration)
+    assert door.emulator.request("GET", "/page").status == 404
+    response = door.emulator.request("GET", "/live/page")
+    assert response.served_by == "ecs"
+    # AWS keeps the stage in the path it sends a private integration (a documented limit).
+    assert door.app.requests[-1].path == "/live/page"
+    door.emulator.request("GET", "/live/_warmkeeper/status")
+    assert door.functions.events[-1]["requestContext"]["stage"] == "live"
+    assert door.functions.events[-1]["pathParameters"] == {"proxy": "status"}
