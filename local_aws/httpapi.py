@@ -11,7 +11,8 @@ path, then paths with ``{parameter}`` segments, then a greedy ``{proxy+}`` path;
   is a 200 JSON body; ``cookies`` become ``set-cookie`` headers; an error is a 500);
 - ``HTTP_PROXY`` over a ``VPC_LINK`` to a Cloud Map service (the private integration): the request goes to a
   *healthy* instance the service discovery returns; with none, API Gateway's own 503. The stage name stays in
-  the path sent to the instance, as AWS does for a named stage (a documented limit).
+  the path sent to the instance, as AWS does for a named stage (a documented limit), unless the integration's
+  parameter mapping overwrites the path (:func:`mapped_request`).
 
 Like API Gateway, it publishes ``Count``, ``4xx`` and ``5xx`` in ``AWS/ApiGateway`` per ``ApiId`` and per
 ``ApiId, Stage`` (and per ``ApiId, Stage, Route`` when the stage enables detailed metrics) to the local
@@ -146,6 +147,33 @@ def response_from_payload_v2(payload: Any) -> tuple[int, dict[str, list[str]], s
         headers.setdefault("set-cookie", []).extend(str(c) for c in payload["cookies"])
     body = payload.get("body")
     return int(payload["statusCode"]), headers, "" if body is None else str(body)
+
+
+def mapped_request(integration: dict[str, Any], request: HttpRequest, route_path: str) -> HttpRequest:
+    """The request an HTTP proxy integration sends after its parameter mapping (``RequestParameters``):
+    ``overwrite:path``, and ``overwrite:``/``append:``/``remove:`` of ``header.<name>``, with values that are
+    literals or ``$request.path`` (the path without a named stage's prefix). Anything else is refused, so a
+    mapping the local HTTP API does not apply never passes unnoticed."""
+    path = request.path
+    headers = {name: list(values) for name, values in request.headers.items()}
+    for key, value in (integration.get("RequestParameters") or {}).items():
+        action, _, target = key.partition(":")
+        resolved = route_path if value == "$request.path" else value
+        if resolved.startswith("$"):
+            raise ValueError(f"the local HTTP API does not resolve {value!r} in parameter mapping {key!r}")
+        if (action, target) == ("overwrite", "path"):
+            path = resolved
+        elif target.startswith("header.") and action in ("overwrite", "append", "remove"):
+            name = target.removeprefix("header.").lower()
+            if action == "remove":
+                headers.pop(name, None)
+            elif action == "overwrite":
+                headers[name] = [resolved]
+            else:
+                headers.setdefault(name, []).append(resolved)
+        else:
+            raise ValueError(f"the local HTTP API does not apply the parameter mapping {key!r}")
+    return HttpRequest(request.method, path, headers, request.query, request.body)
 
 
 # --- route selection --------------------------------------------------------------------------------
@@ -309,7 +337,7 @@ class HttpApiEmulator:
         if integration["IntegrationType"] == "AWS_PROXY":
             response = self._invoke_lambda(integration, request, match, stage)
         elif integration["IntegrationType"] == "HTTP_PROXY" and integration.get("ConnectionType") == "VPC_LINK":
-            response = self._private(integration, request)
+            response = self._private(integration, mapped_request(integration, request, route_path))
         else:
             raise ValueError(
                 f"the local HTTP API does not reproduce {integration['IntegrationType']} integrations "

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from local_aws import cloud_map
 from local_aws.alb import HttpRequest, HttpResponse
 from local_aws.clock import Clock
 from local_aws.endpoint import ACCOUNT_ID
 from local_aws.eventbus import EventBus
-from local_aws.stack import LocalStack
+from local_aws.stack import LocalStack, StackError
 
 ecs_models: Any = importlib.import_module("moto.ecs.models")
 
@@ -89,6 +90,14 @@ class EcsSimulator:
     @property
     def target_group(self) -> str:
         return self.stack.service_target_group_arn
+
+    @property
+    def has_target_group(self) -> bool:
+        """Whether the service sits behind a load balancer (the http-api front door has none)."""
+        try:
+            return bool(self.target_group)
+        except StackError:
+            return False
 
     def _service(self) -> Any:
         backend = ecs_models.ecs_backends[ACCOUNT_ID][self.stack.endpoint.region]
@@ -179,6 +188,14 @@ class EcsSimulator:
             f"{threshold} health checks of {path} answered {statuses} (healthy: {min(allowed)}-{max(allowed)})",
         )
 
+    def _container_health_check(self) -> tuple[bool, str]:
+        """Without a load balancer, ECS knows a task's health from its container health check; the stand-in
+        plays the check's request to the application's health path."""
+        status = self.app(HttpRequest("GET", self.app.health_check_path, {"user-agent": ["curl/8.5.0"]})).status
+        healthy = 200 <= status < 400
+        state = "HEALTHY" if healthy else "UNHEALTHY"
+        return healthy, f"container health check of {self.app.health_check_path} answered {status}: {state}"
+
     def task_comes_up(self) -> list[str]:
         """A task of the service starts, passes the ALB health checks and the deployment settles."""
         service = self._service()
@@ -190,19 +207,27 @@ class EcsSimulator:
         lines = [f"task {task_arn.rsplit('/', 1)[1][:8]} RUNNING at {ip}"]
         self._set_counts(service.desired_count)
         self._task_event(task_arn, "RUNNING", {"startedAt": _ms(self.clock.now())})
-        healthy, checks = self._health_checks()
+        lines.extend(cloud_map.register(self, task_arn, ip))
+        healthy, checks = self._health_checks() if self.has_target_group else self._container_health_check()
         lines.append(checks)
         if not healthy:
-            reason = f"Task failed ELB health checks in (target-group {self.target_group})"
+            lines.extend(cloud_map.deregister(self, task_arn))
+            reason = (
+                f"Task failed ELB health checks in (target-group {self.target_group})"
+                if self.has_target_group
+                else "Task failed container health checks"
+            )
             self._set_counts(0)
             self._task_event(task_arn, "STOPPED", {"stoppedReason": reason, "stopCode": "ServiceSchedulerInitiated"})
             lines.append(f"task STOPPED: {reason}")
             return lines
-        self.stack.endpoint.client("elbv2").register_targets(
-            TargetGroupArn=self.target_group, Targets=[{"Id": ip, "Port": 80}]
-        )
+        if self.has_target_group:
+            self.stack.endpoint.client("elbv2").register_targets(
+                TargetGroupArn=self.target_group, Targets=[{"Id": ip, "Port": 80}]
+            )
+            lines.append(f"target {ip} registered and healthy in the ECS target group")
         self.tasks[task_arn] = ip
-        lines.append(f"target {ip} registered and healthy in the ECS target group")
+        lines.extend(cloud_map.report_healthy(self, task_arn))
         for deployment in service.deployments:
             if deployment.get("rolloutState") == "IN_PROGRESS":
                 deployment["rolloutState"] = "COMPLETED"
@@ -221,9 +246,11 @@ class EcsSimulator:
         lines = []
         deployment = service.deployments[0]["id"] if service.deployments else "ecs-svc/local"
         for task_arn, ip in list(self.tasks.items()):
-            self.stack.endpoint.client("elbv2").deregister_targets(
-                TargetGroupArn=self.target_group, Targets=[{"Id": ip, "Port": 80}]
-            )
+            if self.has_target_group:
+                self.stack.endpoint.client("elbv2").deregister_targets(
+                    TargetGroupArn=self.target_group, Targets=[{"Id": ip, "Port": 80}]
+                )
+            lines.extend(cloud_map.deregister(self, task_arn))
             self._task_event(
                 task_arn,
                 "STOPPED",

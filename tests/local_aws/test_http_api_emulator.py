@@ -20,7 +20,13 @@ from local_aws.alb import HttpRequest, HttpResponse
 from local_aws.clock import Clock
 from local_aws.endpoint import ACCOUNT_ID, LocalEndpoint
 from local_aws.functions import Invocation
-from local_aws.httpapi import HttpApiEmulator, payload_v2_event, response_from_payload_v2, select_route
+from local_aws.httpapi import (
+    HttpApiEmulator,
+    mapped_request,
+    payload_v2_event,
+    response_from_payload_v2,
+    select_route,
+)
 from local_aws.stack import LocalFunction, LocalStack
 
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:http-face"
@@ -294,3 +300,34 @@ def test_a_named_stage_is_in_every_path_and_reaches_the_instance(endpoint: Local
     door.emulator.request("GET", "/live/_warmkeeper/status")
     assert door.functions.events[-1]["requestContext"]["stage"] == "live"
     assert door.functions.events[-1]["pathParameters"] == {"proxy": "status"}
+
+
+def test_parameter_mapping_rewrites_the_path_and_headers_or_is_refused() -> None:
+    request = HttpRequest("GET", "/live/page", {"x-drop": ["1"], "x-add": ["a"]}, "q=1")
+    mapping = {
+        "overwrite:path": "$request.path",
+        "remove:header.X-Drop": "''",
+        "append:header.x-add": "b",
+        "overwrite:header.x-new": "n",
+    }
+    mapped = mapped_request({"RequestParameters": mapping}, request, "/page")
+    assert (mapped.path, mapped.query) == ("/page", "q=1")
+    assert mapped.headers == {"x-add": ["a", "b"], "x-new": ["n"]}
+    assert mapped_request({"RequestParameters": {"overwrite:path": "/health"}}, request, "/page").path == "/health"
+    with pytest.raises(ValueError, match=r"does not apply the parameter mapping 'overwrite:querystring\.a'"):
+        mapped_request({"RequestParameters": {"overwrite:querystring.a": "1"}}, request, "/page")
+    with pytest.raises(ValueError, match="does not resolve"):
+        mapped_request({"RequestParameters": {"overwrite:path": "$context.requestId"}}, request, "/page")
+
+
+def test_a_named_stage_with_the_path_mapped_back_reaches_the_instance_without_it(endpoint: LocalEndpoint) -> None:
+    door = _build(endpoint, stage="live")
+    door.register("task-1", "10.42.1.10", "HEALTHY")
+    endpoint.client("apigatewayv2").update_integration(
+        ApiId=door.api_id,
+        IntegrationId=door.private_integration,
+        RequestParameters={"overwrite:path": "$request.path"},
+    )
+    door.flip(door.private_integration)
+    assert door.emulator.request("GET", "/live/page?x=1").served_by == "ecs"
+    assert (door.app.requests[-1].path, door.app.requests[-1].query) == ("/page", "x=1")
