@@ -1,6 +1,8 @@
 """``python -m local_aws.demo``: the whole scale-to-zero lifecycle on a local AWS built from template.yaml.
 
-``--scenario shared-alb`` plays the other story instead: two stacks of template.yaml attached, by host name,
+``--front-door http-api`` plays the same lifecycle on the stack with ``FrontDoor=http-api``: no load balancer,
+requests through a local API Gateway HTTP API (local_aws/httpapi.py). ``--scenario shared-alb`` plays the
+other story instead: two stacks of template.yaml attached, by host name,
 to a user's own services behind one shared load balancer (local_aws/shared_alb.py).
 
 Exit status: 0 when every step's expectations hold, 1 when one does not (the message says which), 2 when
@@ -22,6 +24,8 @@ from typing import TextIO
 from local_aws.clock import Clock, stderr_if_terminal
 from local_aws.endpoint import EndpointError
 from local_aws.functions import Invocation
+from local_aws.httpapi_runtime import FRONT_DOOR_OVERRIDES, HttpApiLocalAws
+from local_aws.httpapi_scenario import HttpApiScenario
 from local_aws.runtime import LocalAws
 from local_aws.scenario import LOCAL_OVERRIDES, ExpectationFailed, Scenario, Timeline
 from local_aws.shared_alb import SharedAlb, SharedAlbScenario
@@ -58,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
         "user's own services on one shared load balancer",
     )
     parser.add_argument(
+        "--front-door",
+        choices=FRONT_DOORS,
+        default="alb",
+        help="alb (default): the stack's own load balancer; http-api: the stack with FrontDoor=http-api, "
+        "requests through a local API Gateway HTTP API (local_aws/httpapi.py)",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="also show reconcile ticks that changed nothing, and stack traces"
     )
     parser.add_argument(
@@ -69,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 SCENARIOS = ("lifecycle", "shared-alb")
+FRONT_DOORS = ("alb", "http-api")
 
 
 def keep_running(
@@ -102,13 +114,16 @@ def _bad_option(arguments: argparse.Namespace) -> str | None:
         return "--reconcile-minutes must be between 1 and 60 (the template's limits)"
     if arguments.scenario == "shared-alb" and arguments.containers:
         return "--containers runs the lifecycle scenario only"
+    if arguments.scenario == "shared-alb" and arguments.front_door != "alb":
+        return "--scenario shared-alb shares a load balancer: it runs with --front-door alb only"
     return None
 
 
 def _lifecycle(
     arguments: argparse.Namespace, overrides: dict[str, str], clock: Clock, timeline: Timeline, out: TextIO
 ) -> tuple[list[Invocation], str]:
-    with LocalAws(
+    http_api = arguments.front_door == "http-api"
+    with (HttpApiLocalAws if http_api else LocalAws)(
         template_path=arguments.template,
         overrides=overrides,
         containers=arguments.containers,
@@ -118,7 +133,10 @@ def _lifecycle(
     ) as local:
         timeline.local = local
         out.write(f"Local AWS endpoint: {local.stack.endpoint.url}\n")
-        Scenario(local, timeline, arguments.idle_minutes).run()
+        if isinstance(local, HttpApiLocalAws):
+            HttpApiScenario(local, timeline, arguments.idle_minutes).run()
+        else:
+            Scenario(local, timeline, arguments.idle_minutes).run()
         if arguments.keep:
             keep_running(local, out)
         return local.functions.invocations, local.functions.mode
@@ -160,10 +178,12 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     overrides = {**LOCAL_OVERRIDES, "IdleMinutes": str(arguments.idle_minutes)}
     if arguments.reconcile_minutes is not None:
         overrides["ReconcileMinutes"] = str(arguments.reconcile_minutes)
+    if arguments.front_door == "http-api":
+        overrides.update(FRONT_DOOR_OVERRIDES)
     started = time.monotonic()
     out.write(
         f"Warmkeeper on a local AWS: {arguments.template} -> moto's CloudFormation; "
-        f"IdleMinutes={arguments.idle_minutes}, clock x{arguments.speed:g}\n"
+        f"FrontDoor={arguments.front_door}, IdleMinutes={arguments.idle_minutes}, clock x{arguments.speed:g}\n"
         "The functions read the real clock, so the local stack runs with MinAwakeMinutes=0 "
         "(see local_aws/scenario.py).\n"
     )

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
-from local_aws.alb import AlbEmulator
+from local_aws.alb import AlbEmulator, HttpResponse
 from local_aws.clock import Clock
 from local_aws.cloudwatch import AlarmEvaluator, Evaluation, publish_emf, publish_queue_depths
 from local_aws.endpoint import DOCKER_BRIDGE_GATEWAY, LOOPBACK, LocalEndpoint
@@ -49,6 +49,14 @@ class _PublishingFunctions:
 
     def close(self) -> None:
         self.inner.close()
+
+
+class FrontDoor(Protocol):
+    """Where the scenario's requests arrive: the local ALB or the local HTTP API."""
+
+    def request(
+        self, method: str, path: str, headers: Mapping[str, str | list[str]] | None = None, body: str = ""
+    ) -> HttpResponse: ...
 
 
 @dataclass(frozen=True)
@@ -139,9 +147,17 @@ class LocalAws:
                 "the application",
             )
             app = self.app = StandInApp(health_path, display)
-        self.alb = AlbEmulator(self.stack, self.functions, self.clock, app, listener=self.stack.listener_arn)
+        self._front_door(app)
         self.ecs = EcsSimulator(self.stack, self.bus, self.clock, app, first_ip=self.first_ip)
         self.clock.on_minute(self._minute)
+
+    def _front_door(self, app: StandInApp) -> None:
+        """What user traffic arrives at; the http-api mode (local_aws.httpapi_runtime) has its own."""
+        self.alb = AlbEmulator(self.stack, self.functions, self.clock, app, listener=self.stack.listener_arn)
+
+    @property
+    def front_door(self) -> FrontDoor:
+        return self.alb
 
     def _minute(self, minute: datetime) -> None:
         queues = [self.stack.physical_ids[q] for q in self.stack.resources_of_type("AWS::SQS::Queue")]

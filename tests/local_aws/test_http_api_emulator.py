@@ -7,6 +7,7 @@ http-api front door, and a function that records what it gets.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 
+from local_aws import demo
 from local_aws.alb import HttpRequest, HttpResponse
 from local_aws.clock import Clock
 from local_aws.endpoint import ACCOUNT_ID, LocalEndpoint
@@ -27,6 +29,7 @@ from local_aws.httpapi import (
     response_from_payload_v2,
     select_route,
 )
+from local_aws.httpapi_runtime import traffic_of
 from local_aws.stack import LocalFunction, LocalStack
 
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:http-face"
@@ -331,3 +334,16 @@ def test_a_named_stage_with_the_path_mapped_back_reaches_the_instance_without_it
     door.flip(door.private_integration)
     assert door.emulator.request("GET", "/live/page?x=1").served_by == "ecs"
     assert (door.app.requests[-1].path, door.app.requests[-1].query) == ("/page", "x=1")
+
+
+def test_the_default_routes_target_reads_as_the_alb_modes_weights() -> None:
+    assert traffic_of({"IntegrationType": "HTTP_PROXY", "ConnectionType": "VPC_LINK"}) == {"ecs": 1, "waker": 0}
+    assert traffic_of({"IntegrationType": "AWS_PROXY"}) == {"ecs": 0, "waker": 1}
+    assert traffic_of(None) == {}
+    assert traffic_of({"IntegrationType": "HTTP_PROXY"}) == {}
+
+
+def test_the_shared_alb_scenario_refuses_the_http_api_front_door() -> None:
+    out = io.StringIO()
+    assert demo.main(["--scenario", "shared-alb", "--front-door", "http-api"], out=out) == 2
+    assert "--front-door alb only" in out.getvalue()
