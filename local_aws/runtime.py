@@ -19,6 +19,7 @@ from local_aws.cloudwatch import AlarmEvaluator, Evaluation, publish_emf, publis
 from local_aws.endpoint import DOCKER_BRIDGE_GATEWAY, LOOPBACK, LocalEndpoint
 from local_aws.eventbus import Delivery, EventBus
 from local_aws.functions import Functions, Invocation, functions_for
+from local_aws.lambda_metrics import publish_invocation
 from local_aws.logs import log_groups, publish_logs
 from local_aws.simulate import EcsSimulator, StandInApp
 from local_aws.stack import STACK_NAME, TEMPLATE, LocalFunction, LocalStack, deploy
@@ -26,7 +27,8 @@ from local_aws.stack import STACK_NAME, TEMPLATE, LocalFunction, LocalStack, dep
 
 @dataclass
 class _PublishingFunctions:
-    """Turns each invocation's EMF output into metrics, as CloudWatch Logs does for Lambda's logs."""
+    """Turns each invocation's EMF output into metrics, as CloudWatch Logs does for Lambda's logs, and
+    publishes Lambda's own invocation metrics."""
 
     inner: Functions
     endpoint: LocalEndpoint
@@ -41,6 +43,7 @@ class _PublishingFunctions:
 
     def invoke(self, function: LocalFunction, event: Mapping[str, Any]) -> Invocation:
         invocation = self.inner.invoke(function, event)
+        publish_invocation(self.endpoint, function.name, invocation, self.clock.now())
         publish_emf(self.endpoint, invocation.emf, self.clock.now())
         if function.name in self.log_groups:
             publish_logs(self.endpoint, self.log_groups[function.name], function, invocation.logs, self.clock.now())

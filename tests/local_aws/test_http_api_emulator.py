@@ -30,6 +30,7 @@ from local_aws.httpapi import (
     select_route,
 )
 from local_aws.httpapi_runtime import traffic_of
+from local_aws.lambda_metrics import publish_invocation
 from local_aws.stack import LocalFunction, LocalStack
 
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:http-face"
@@ -347,3 +348,24 @@ def test_the_shared_alb_scenario_refuses_the_http_api_front_door() -> None:
     out = io.StringIO()
     assert demo.main(["--scenario", "shared-alb", "--front-door", "http-api"], out=out) == 2
     assert "--front-door alb only" in out.getvalue()
+
+
+def test_each_invocation_publishes_lambdas_invocations_and_errors(endpoint: LocalEndpoint) -> None:
+    clock = Clock(speed=0)
+    for error in (None, "Task timed out", None):
+        invocation = Invocation("HeartbeatFunction", {}, None, error, [], 0.0)
+        publish_invocation(endpoint, "face-fn", invocation, clock.now())
+
+    def total(metric: str) -> float:
+        answer = endpoint.client("cloudwatch").get_metric_statistics(
+            Namespace="AWS/Lambda",
+            MetricName=metric,
+            Dimensions=[{"Name": "FunctionName", "Value": "face-fn"}],
+            StartTime=clock.now() - timedelta(minutes=1),
+            EndTime=clock.now() + timedelta(minutes=1),
+            Period=60,
+            Statistics=["Sum"],
+        )
+        return float(sum(p["Sum"] for p in answer["Datapoints"]))
+
+    assert (total("Invocations"), total("Errors")) == (3, 1)
