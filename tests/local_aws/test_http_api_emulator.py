@@ -14,13 +14,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
+from botocore.exceptions import EndpointConnectionError
 
 from local_aws import demo
 from local_aws.alb import HttpRequest, HttpResponse
 from local_aws.clock import Clock
-from local_aws.endpoint import ACCOUNT_ID, LocalEndpoint
+from local_aws.endpoint import ACCOUNT_ID, LocalEndpoint, scoped_environment
 from local_aws.functions import Invocation
 from local_aws.httpapi import (
     HttpApiEmulator,
@@ -369,3 +371,19 @@ def test_each_invocation_publishes_lambdas_invocations_and_errors(endpoint: Loca
         return float(sum(p["Sum"] for p in answer["Datapoints"]))
 
     assert (total("Invocations"), total("Errors")) == (3, 1)
+
+
+def test_functions_can_discover_cloud_map_instances_on_the_local_endpoint(door: Door) -> None:
+    door.register("task-1", "10.42.1.10", "HEALTHY")
+    endpoint = door.emulator.stack.endpoint
+    namespace = endpoint.client("servicediscovery").list_namespaces()["Namespaces"][0]["Name"]
+    with scoped_environment(endpoint.function_environment()):
+        # A client as a function makes it: from the environment only.
+        discovery = boto3.client("servicediscovery")
+        found = discovery.discover_instances(NamespaceName=namespace, ServiceName="web", HealthStatus="HEALTHY")
+    assert [i["InstanceId"] for i in found["Instances"]] == ["task-1"]
+    # The gap the variable closes: the host prefix makes the endpoint's address a name nobody resolves.
+    prefixed = {**endpoint.function_environment(), "AWS_MAX_ATTEMPTS": "1"}
+    del prefixed["AWS_DISABLE_HOST_PREFIX_INJECTION"]
+    with scoped_environment(prefixed), pytest.raises(EndpointConnectionError, match=r"data-127\.0\.0\.1"):
+        boto3.client("servicediscovery").discover_instances(NamespaceName=namespace, ServiceName="web")
