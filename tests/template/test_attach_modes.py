@@ -299,6 +299,7 @@ def test_the_mode_lint_fails_on_a_template_broken_on_purpose(tmp_path: Path) -> 
     text = TEMPLATE.read_text()
     owned = (
         "  ServiceRouteRule:\n"
+        "    Condition: UsesAlb\n"
         "    Type: AWS::ElasticLoadBalancingV2::ListenerRule\n"
         "    Properties:\n"
         "      ListenerArn: !If\n"
@@ -310,7 +311,8 @@ def test_the_mode_lint_fails_on_a_template_broken_on_purpose(tmp_path: Path) -> 
     assert text.count(owned) == 1
     broken = text.replace(
         owned,
-        "  ServiceRouteRule:\n    Type: AWS::ElasticLoadBalancingV2::ListenerRule\n    Properties:\n"
+        "  ServiceRouteRule:\n    Condition: UsesAlb\n    Type: AWS::ElasticLoadBalancingV2::ListenerRule\n"
+        "    Properties:\n"
         "      ListenerArn: !Ref HttpListener\n      Priority: !Select\n",
     )
     result = _cfn_lint(_copy_for(SHARED_LISTENER, tmp_path, broken))

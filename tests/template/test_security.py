@@ -27,7 +27,7 @@ def test_the_http_face_has_a_concurrency_cap_that_keeps_ssm_reads_far_below_the_
 
 def test_the_http_face_may_put_only_wake_requested_events(raw: Template) -> None:
     statements = raw["Resources"]["HeartbeatRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    [put] = [s for s in statements if s["Action"] == "events:PutEvents"]
+    [put] = [s for s in statements if s.get("Action") == "events:PutEvents"]
     assert put["Condition"] == {"StringEquals": {"events:source": "warmkeeper", "events:detail-type": "Wake Requested"}}
 
 

@@ -56,7 +56,11 @@ def statements(resources: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]
     for name, role in of_type(resources, "AWS::IAM::Role").items():
         for policy in role["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
-                yield name, statement
+                # A statement of one front door only is an Fn::If: both branches are statements of the role.
+                branches = statement["Fn::If"][1:] if "Fn::If" in statement else [statement]
+                for branch in branches:
+                    if branch != {"Ref": "AWS::NoValue"}:
+                        yield name, branch
 
 
 def as_list(value: Any) -> list[Any]:
@@ -100,7 +104,8 @@ def test_task_runs_three_containers_with_caddy_in_front(raw: Template) -> None:
     assert secrets["WARMKEEPER_TOKEN"] == {"Ref": "HeartbeatTokenSecret"}
     for container in containers.values():
         assert container["LogConfiguration"]["LogDriver"] == "awslogs"
-    service_lb = raw["Resources"]["Service"]["Properties"]["LoadBalancers"][0]
+    # The alb front door (the default); http-api registers the same container in Cloud Map instead.
+    service_lb = raw["Resources"]["Service"]["Properties"]["LoadBalancers"]["Fn::If"][1][0]
     assert (service_lb["ContainerName"], service_lb["ContainerPort"]) == ("caddy", 80)
 
 
@@ -124,7 +129,13 @@ def test_default_actions_carry_no_weights_the_owned_rule_does(raw: Template, ful
 
 
 def test_the_service_waits_for_the_rule_that_uses_its_target_group(raw: Template) -> None:
-    assert raw["Resources"]["Service"]["DependsOn"] == "ServiceRouteRule"
+    # No conditional DependsOn in CloudFormation: a handle that refers to the front door's resource.
+    assert raw["Resources"]["Service"]["DependsOn"] == "ServiceFrontDoorReady"
+    handle = raw["Resources"]["ServiceFrontDoorReady"]
+    assert handle["Type"] == "AWS::CloudFormation::WaitConditionHandle"
+    assert handle["Metadata"]["FrontDoor"] == {
+        "Fn::If": ["UsesAlb", {"Ref": "ServiceRouteRule"}, {"Ref": "CloudMapService"}]
+    }
 
 
 def test_warmkeeper_paths_always_reach_the_heartbeat_function(full: Template) -> None:
@@ -198,12 +209,17 @@ def test_controller_environment_names_the_resources_it_acts_on(resources: dict[s
     variables = resources["WarmkeeperFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["IDLE_ALARM_NAME"] == {"Ref": "IdleAlarm"}
     assert variables["WAKE_ALARM_NAME"] == {"Ref": "WakeAlarm"}
-    assert variables["WAKER_TARGET_GROUP_ARN"] == {"Ref": "WakerTargetGroup"}
+    assert variables["WAKER_TARGET_GROUP_ARN"] == {"Fn::If": ["UsesAlb", {"Ref": "WakerTargetGroup"}, ""]}
     assert variables["ECS_TARGET_GROUP_ARN"] == {
-        "Fn::If": ["AttachesService", {"Ref": "ExistingTargetGroupArn"}, {"Ref": "EcsTargetGroup"}]
+        "Fn::If": [
+            "UsesHttpApi",
+            "",
+            {"Fn::If": ["AttachesService", {"Ref": "ExistingTargetGroupArn"}, {"Ref": "EcsTargetGroup"}]},
+        ]
     }
     assert variables["STATE_PARAMETER_NAME"] == {"Ref": "StateParameter"}
-    assert variables["ROUTE_RULE_ARN"] == {"Ref": "ServiceRouteRule"}
+    assert variables["ROUTE_RULE_ARN"] == {"Fn::If": ["UsesAlb", {"Ref": "ServiceRouteRule"}, ""]}
+    assert variables["HTTP_API_ROUTE_ID"] == {"Fn::If": ["UsesHttpApi", {"Ref": "DefaultRoute"}, ""]}
     assert "LISTENER_ARN" not in variables
     heartbeat = resources["HeartbeatFunction"]["Properties"]["Environment"]["Variables"]
     assert heartbeat["TOKEN_SECRET_ARN"] == {"Ref": "HeartbeatTokenSecret"}
