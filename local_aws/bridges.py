@@ -46,7 +46,8 @@ caches them; :func:`install` clears that cache). Gaps, as observed with tiny tem
   :mod:`local_aws.eventbus` builds the event AWS would send.
 - ``http_api_models``: ``AWS::ApiGatewayV2::Api``, ``Stage``, ``Integration``, ``Route`` and ``VpcLink``
   have no CloudFormation model (moto has the apigatewayv2 API only): the HTTP API front door is skipped
-  silently. The bridge creates them through moto's backend (an API from an OpenAPI body is refused, clearly).
+  silently. The bridge creates them through moto's backend (an API from an OpenAPI body is refused, clearly);
+  while local_aws.execute_api serves the local HTTP APIs, an API's ``ApiEndpoint`` is that local URL.
 - ``cloud_map_models``: ``AWS::ServiceDiscovery::HttpNamespace``, ``PrivateDnsNamespace`` and ``Service``
   have no CloudFormation model either.
 - ``service_registries``: an ``AWS::ECS::Service``'s ``ServiceRegistries`` are dropped by moto's
@@ -858,6 +859,16 @@ class _StandInResource:
         raise NotImplementedError
 
 
+# Where the local HTTP APIs answer (local_aws.execute_api), when something serves them; None: moto's own
+# execute-api URL, a name in AWS that local code must never call.
+_api_endpoint_base: list[str | None] = [None]
+
+
+def set_api_endpoint_base(url: str | None) -> None:
+    """HTTP APIs created from now on answer at ``<url>/<api id>`` (None: moto's URL again)."""
+    _api_endpoint_base[0] = url
+
+
 def _gateway(account_id: str, region: str) -> Any:
     return apigwv2_models.apigatewayv2_backends[account_id][region]
 
@@ -890,6 +901,8 @@ class _HttpApiModel(_StandInResource):
             tags=properties.get("Tags") or {},
             version=properties.get("Version"),
         )
+        if _api_endpoint_base[0] is not None:
+            api.api_endpoint = f"{_api_endpoint_base[0]}/{api.api_id}"
         return cls(api.api_id, {"ApiId": api.api_id, "ApiEndpoint": api.api_endpoint}, {})
 
     def delete(self, account_id: str, region: str) -> None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 from local_aws import cloud_map
+from local_aws.endpoint import LocalEndpoint
+from local_aws.execute_api import ExecuteApiServer
 from local_aws.httpapi import HttpApiEmulator
 from local_aws.runtime import FrontDoor, LocalAws, Observed
 from local_aws.simulate import StandInApp
@@ -50,6 +53,28 @@ class HttpApiObserved(Observed):
 @dataclass
 class HttpApiLocalAws(LocalAws):
     httpapi: HttpApiEmulator = field(init=False)
+    # The API's ApiEndpoint, served locally (the stack's code may call it: the controller's VPC link probe).
+    execute_api: ExecuteApiServer | None = field(default=None, init=False)
+
+    def _assemble(self, endpoint: LocalEndpoint) -> None:
+        self.execute_api = ExecuteApiServer(endpoint.host).__enter__()
+        try:
+            super()._assemble(endpoint)
+        except BaseException as error:
+            # LocalAws.__enter__ stops only its endpoint when assembling fails; this server goes too.
+            self.execute_api.__exit__(type(error), error, error.__traceback__)
+            self.execute_api = None
+            raise
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            super().__exit__(exc_type, exc, tb)
+        finally:
+            if self.execute_api is not None:
+                self.execute_api.__exit__(exc_type, exc, tb)
+                self.execute_api = None
 
     @property
     def api_id(self) -> str:
@@ -60,6 +85,8 @@ class HttpApiLocalAws(LocalAws):
 
     def _front_door(self, app: StandInApp) -> None:
         self.httpapi = HttpApiEmulator(self.stack, self.functions, self.clock, app, self.api_id)
+        if self.execute_api is not None:
+            self.execute_api.serve(self.api_id, self.httpapi)
 
     @property
     def front_door(self) -> FrontDoor:

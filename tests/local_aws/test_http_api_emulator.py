@@ -8,6 +8,9 @@ http-api front door, and a function that records what it gets.
 from __future__ import annotations
 
 import io
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,6 +26,7 @@ from local_aws import demo
 from local_aws.alb import HttpRequest, HttpResponse
 from local_aws.clock import Clock
 from local_aws.endpoint import ACCOUNT_ID, LocalEndpoint, scoped_environment
+from local_aws.execute_api import ExecuteApiServer
 from local_aws.functions import Invocation
 from local_aws.httpapi import (
     HttpApiEmulator,
@@ -387,3 +391,39 @@ def test_functions_can_discover_cloud_map_instances_on_the_local_endpoint(door: 
     del prefixed["AWS_DISABLE_HOST_PREFIX_INJECTION"]
     with scoped_environment(prefixed), pytest.raises(EndpointConnectionError, match=r"data-127\.0\.0\.1"):
         boto3.client("servicediscovery").discover_instances(NamespaceName=namespace, ServiceName="web")
+
+
+def test_the_api_answers_at_a_local_url_never_at_execute_api(endpoint: LocalEndpoint) -> None:
+    with ExecuteApiServer(endpoint.host) as server:
+        door = _build(endpoint)
+        api = endpoint.client("apigatewayv2").get_api(ApiId=door.api_id)
+        # Created through the API (not CloudFormation): moto's own URL, which nothing local may call.
+        assert api["ApiEndpoint"].endswith(".amazonaws.com")
+        server.serve(door.api_id, door.emulator)
+        door.register("task-1", "10.42.1.10", "HEALTHY")
+        door.flip(door.private_integration)
+        request = urllib.request.Request(  # noqa: S310 - our own loopback server
+            f"{server.url}/{door.api_id}/page?x=1", headers={"X-Test": "1"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - our own loopback server
+            assert (answer.status, answer.read().decode()) == (200, "app: /page")
+        assert door.app.requests[-1].headers["x-test"] == ["1"]
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{server.url}/nope/page", timeout=10)  # noqa: S310
+        assert missing.value.code == 404
+
+
+def test_while_served_the_stacks_apis_get_the_local_url(endpoint: LocalEndpoint) -> None:
+    template = {"Resources": {"Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "x"}}}}
+    cloudformation = endpoint.client("cloudformation")
+    with ExecuteApiServer(endpoint.host) as server:
+        cloudformation.create_stack(StackName="served", TemplateBody=json.dumps(template))
+    cloudformation.create_stack(StackName="unserved", TemplateBody=json.dumps(template))
+    gateway = endpoint.client("apigatewayv2")
+
+    def endpoint_of(stack: str) -> str:
+        api_id = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId="Api")
+        return str(gateway.get_api(ApiId=api_id["StackResourceDetail"]["PhysicalResourceId"])["ApiEndpoint"])
+
+    assert endpoint_of("served").startswith(server.url + "/")
+    assert endpoint_of("unserved").endswith(".execute-api.us-east-1.amazonaws.com")
