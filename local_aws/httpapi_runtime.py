@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from local_aws import cloud_map
+from local_aws.alb import AlbEmulator
 from local_aws.endpoint import LocalEndpoint
 from local_aws.execute_api import ExecuteApiServer
 from local_aws.httpapi import HttpApiEmulator
@@ -52,6 +53,8 @@ class HttpApiObserved(Observed):
 
 @dataclass
 class HttpApiLocalAws(LocalAws):
+    # No load balancer in this mode: the ALB emulator is never made.
+    alb: AlbEmulator = field(init=False, repr=False)
     httpapi: HttpApiEmulator = field(init=False)
     # The API's ApiEndpoint, served locally (the stack's code may call it: the controller's VPC link probe).
     execute_api: ExecuteApiServer | None = field(default=None, init=False)
