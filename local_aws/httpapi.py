@@ -6,7 +6,8 @@ A route is chosen the way HTTP APIs choose one: the most specific match first (a
 path, then paths with ``{parameter}`` segments, then a greedy ``{proxy+}`` path; a method before ``ANY``),
 ``$default`` when nothing else matches. Its target integration then answers:
 
-- ``AWS_PROXY`` to a Lambda function: the function gets a payload format 2.0 event (:func:`payload_v2_event`)
+- ``AWS_PROXY`` to a Lambda function: when the function's resource policy lets API Gateway invoke it for
+  this route (else API Gateway's 500), the function gets a payload format 2.0 event (:func:`payload_v2_event`)
   and its answer becomes the response the way API Gateway reads a 2.0 answer (a dict without ``statusCode``
   is a 200 JSON body; ``cookies`` become ``set-cookie`` headers; an error is a 500);
 - ``HTTP_PROXY`` over a ``VPC_LINK`` to a Cloud Map service (the private integration): the request goes to a
@@ -21,6 +22,7 @@ CloudWatch, stamped with the scenario clock.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import uuid
@@ -32,6 +34,7 @@ from urllib.parse import parse_qsl
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from local_aws.alb import App, HttpRequest, HttpResponse
 from local_aws.clock import Clock
@@ -174,6 +177,35 @@ def mapped_request(integration: dict[str, Any], request: HttpRequest, route_path
         else:
             raise ValueError(f"the local HTTP API does not apply the parameter mapping {key!r}")
     return HttpRequest(request.method, path, headers, request.query, request.body)
+
+
+def _allows(statement: dict[str, Any], source_arn: str) -> bool:
+    """A resource-policy statement granting API Gateway ``lambda:InvokeFunction`` for ``source_arn``."""
+    actions = statement.get("Action", [])
+    actions = [actions] if isinstance(actions, str) else actions
+    principal = statement.get("Principal", {})
+    services = principal.get("Service", []) if isinstance(principal, dict) else []
+    services = [services] if isinstance(services, str) else services
+    if statement.get("Effect") != "Allow" or "apigateway.amazonaws.com" not in services:
+        return False
+    if not {"lambda:InvokeFunction", "lambda:*", "*"} & set(actions):
+        return False
+    values = {"aws:sourcearn": source_arn, "aws:sourceaccount": ACCOUNT_ID}
+    for operator, conditions in (statement.get("Condition") or {}).items():
+        for key, wanted in conditions.items():
+            if key.lower() not in values:
+                raise ValueError(f"the local HTTP API does not evaluate the policy condition key {key!r}")
+            patterns = [wanted] if isinstance(wanted, str) else list(wanted)
+            value = values[key.lower()]
+            if operator in ("ArnLike", "StringLike"):
+                held = any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+            elif operator in ("ArnEquals", "StringEquals"):
+                held = value in patterns
+            else:
+                raise ValueError(f"the local HTTP API does not evaluate the policy condition {operator!r}")
+            if not held:
+                return False
+    return True
 
 
 # --- route selection --------------------------------------------------------------------------------
@@ -370,6 +402,9 @@ class HttpApiEmulator:
             path_parameters=match.path_parameters,
             stage_variables=stage_variables,
         )
+        if not self._may_invoke(function.name, request.method, str(match.route["RouteKey"]), stage):
+            # API Gateway cannot invoke a function whose resource policy does not allow it: its own 500.
+            return HttpResponse(500, {"content-type": ["application/json"]}, INTERNAL_ERROR, "api")
         invocation = self.functions.invoke(function, event)
         if invocation.error is not None:
             return HttpResponse(
@@ -383,6 +418,20 @@ class HttpApiEmulator:
                 500, {"content-type": ["application/json"]}, INTERNAL_ERROR, self.lambda_name, invocation
             )
         return HttpResponse(status, headers, body, self.lambda_name, invocation)
+
+    def _may_invoke(self, function_name: str, method: str, route_key: str, stage: str) -> bool:
+        """Whether the function's resource policy lets API Gateway invoke it for this route (Lambda checks
+        the principal ``apigateway.amazonaws.com``, the source ARN and the source account)."""
+        try:
+            policy = self.stack.endpoint.client("lambda").get_policy(FunctionName=function_name)["Policy"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ResourceNotFoundException":
+                return False
+            raise
+        region = self.stack.endpoint.region
+        resource = "$default" if route_key == "$default" else f"{method}{route_key.partition(' ')[2]}"
+        source_arn = f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{self.api_id}/{stage}/{resource}"
+        return any(_allows(statement, source_arn) for statement in json.loads(policy).get("Statement", []))
 
     def _private(self, integration: dict[str, Any], request: HttpRequest) -> HttpResponse:
         uri = str(integration["IntegrationUri"])

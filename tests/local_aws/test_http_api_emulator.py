@@ -11,6 +11,7 @@ import io
 import json
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -97,6 +98,39 @@ class Door:
         )
 
 
+def _deploy_function(endpoint: LocalEndpoint, api_id: str) -> None:
+    """The HTTP face's function in the local Lambda, with the permission API Gateway needs to invoke it."""
+    role = endpoint.client("iam").create_role(
+        RoleName=f"face-{api_id}",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ]
+            }
+        ),
+    )["Role"]["Arn"]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as written:
+        written.writestr("app.py", "def handler(event, context):\n    return {}\n")
+    lambda_client = endpoint.client("lambda")
+    lambda_client.create_function(
+        FunctionName="http-face",
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )
+    lambda_client.add_permission(
+        FunctionName="http-face",
+        StatementId="api",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:us-east-1:{ACCOUNT_ID}:{api_id}/*",
+        SourceAccount=ACCOUNT_ID,
+    )
+
+
 def _build(endpoint: LocalEndpoint, stage: str = "$default", detailed: bool = False) -> Door:
     endpoint.reset()
     gateway = endpoint.client("apigatewayv2")
@@ -132,6 +166,7 @@ def _build(endpoint: LocalEndpoint, stage: str = "$default", detailed: bool = Fa
         DefaultRouteSettings={"DetailedMetricsEnabled": detailed},
         StageVariables={"mode": "local"},
     )
+    _deploy_function(endpoint, api_id)
     function = LocalFunction("HeartbeatFunction", "http-face", FUNCTION_ARN, "app.handler", Path(), {}, 10)
     stack = LocalStack(endpoint, "front", Path("template.yaml"), {}, {}, {}, {}, {"HeartbeatFunction": function}, {})
     functions = RecordingFunctions()
@@ -427,3 +462,30 @@ def test_while_served_the_stacks_apis_get_the_local_url(endpoint: LocalEndpoint)
 
     assert endpoint_of("served").startswith(server.url + "/")
     assert endpoint_of("unserved").endswith(".execute-api.us-east-1.amazonaws.com")
+
+
+def test_api_gateway_needs_the_functions_permission(door: Door) -> None:
+    lambda_client = door.emulator.stack.endpoint.client("lambda")
+    lambda_client.remove_permission(FunctionName="http-face", StatementId="api")
+    denied = door.emulator.request("GET", "/_warmkeeper/status")
+    assert (denied.status, denied.served_by, denied.json()) == (500, "api", {"message": "Internal Server Error"})
+    assert door.functions.events == []
+    # A permission for another API does not do either.
+    lambda_client.add_permission(
+        FunctionName="http-face",
+        StatementId="other",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:us-east-1:{ACCOUNT_ID}:otherapi/*",
+    )
+    assert door.emulator.request("GET", "/_warmkeeper/status").status == 500
+    lambda_client.add_permission(
+        FunctionName="http-face",
+        StatementId="status-only",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:us-east-1:{ACCOUNT_ID}:{door.api_id}/*/*/_warmkeeper/{{proxy+}}",
+    )
+    assert door.emulator.request("GET", "/_warmkeeper/status").status == 200
+    # The $default route's source ARN ends in $default: that permission does not cover it.
+    assert door.emulator.request("GET", "/page").status == 500
