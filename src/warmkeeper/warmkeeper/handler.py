@@ -71,7 +71,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             logger.info("event ignored", reason=trigger.reason, **trigger.fields)
         return {"outcome": "ignored", "reason": trigger.reason}
 
-    gateway = AwsGateway(default_clients(), settings)
+    # The http-api front door's clients only where it is used (each client costs cold-start time).
+    clients = default_clients("http-api") if settings.front_door == "http-api" else default_clients()
+    gateway = AwsGateway(clients, settings)
     now = datetime.now(UTC)
     try:
         decision = controller.run(trigger, now, settings, gateway)

@@ -30,9 +30,11 @@ from warmkeeper.models.settings import Settings
 from warmkeeper_shared.state import ControllerState, StateDocumentError, parse_state
 
 if TYPE_CHECKING:
+    from mypy_boto3_apigatewayv2 import ApiGatewayV2Client
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_servicediscovery import ServiceDiscoveryClient
     from mypy_boto3_ssm import SSMClient
 
 # Standard mode retries throttling and 5xx with jittered back-off; 4 attempts fit the 30 s timeout.
@@ -47,17 +49,24 @@ class AwsClients:
     elbv2: ElasticLoadBalancingv2Client
     cloudwatch: CloudWatchClient
     ssm: SSMClient
+    # The http-api front door's (None where only the alb front door is used).
+    apigatewayv2: ApiGatewayV2Client | None = None
+    servicediscovery: ServiceDiscoveryClient | None = None
 
 
 @cache
-def default_clients() -> AwsClients:
-    """One set of clients per execution environment (creating them costs more than most calls)."""
+def default_clients(front_door: str = "alb") -> AwsClients:
+    """One set of clients per execution environment (creating them costs more than most calls); the
+    http-api front door's two only where it is used."""
     session = boto3.session.Session()
+    http_api = front_door == "http-api"
     return AwsClients(
         ecs=session.client("ecs", config=RETRY_CONFIG),
         elbv2=session.client("elbv2", config=RETRY_CONFIG),
         cloudwatch=session.client("cloudwatch", config=RETRY_CONFIG),
         ssm=session.client("ssm", config=RETRY_CONFIG),
+        apigatewayv2=session.client("apigatewayv2", config=RETRY_CONFIG) if http_api else None,
+        servicediscovery=session.client("servicediscovery", config=RETRY_CONFIG) if http_api else None,
     )
 
 
@@ -78,7 +87,9 @@ class AwsGateway:
 
     @property
     def front_door(self) -> FrontDoor:
-        return front_door_for(self.settings, self.clients.elbv2)
+        return front_door_for(
+            self.settings, self.clients.elbv2, self.clients.apigatewayv2, self.clients.servicediscovery
+        )
 
     def _called(self, operation: str) -> None:
         self.calls.append(operation)
@@ -156,11 +167,10 @@ class AwsGateway:
         return door.weights()
 
     def _healthy_targets(self) -> int:
-        self._called("elbv2:DescribeTargetHealth")
-        answer = self.clients.elbv2.describe_target_health(TargetGroupArn=self.settings.ecs_target_group_arn)
-        return sum(
-            1 for d in answer.get("TargetHealthDescriptions", []) if d.get("TargetHealth", {}).get("State") == "healthy"
-        )
+        door = self.front_door
+        for operation in door.health_operations:
+            self._called(operation)
+        return door.healthy_targets()
 
     # ------------------------------------------------------------ act
 
