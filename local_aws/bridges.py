@@ -52,7 +52,9 @@ caches them; :func:`install` clears that cache). Gaps, as observed with tiny tem
   have no CloudFormation model either.
 - ``service_registries``: an ``AWS::ECS::Service``'s ``ServiceRegistries`` are dropped by moto's
   CloudFormation; AWS registers the service's tasks in those Cloud Map services.
-  (tests/local_aws/test_http_api_bridges.py shows these three.)
+- ``vpc_link_status``: moto's VPC link is AVAILABLE forever; AWS's turns INACTIVE after 60 days unused and
+  comes back through PENDING. The bridge reports the status local_aws.httpapi gives it.
+  (tests/local_aws/test_http_api_bridges.py shows these four.)
 """
 
 from __future__ import annotations
@@ -1150,6 +1152,29 @@ def _install_front_door_models(service: str) -> None:
             _register_model(model, service)
 
 
+# --- vpc_link_status -------------------------------------------------------------------------------
+
+
+def _install_vpc_link_status() -> None:
+    """moto's VPC link is AVAILABLE forever; in AWS one unused for 60 days turns INACTIVE, and a request
+    through it makes it PENDING until it is AVAILABLE again. The bridge reports the ``status`` the local
+    stack gives the link (local_aws.httpapi plays those transitions)."""
+    link_class = apigwv2_models.VpcLink
+    original = link_class.to_json
+
+    def to_json(self: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = original(self)
+        answer["vpcLinkStatus"] = getattr(self, "status", "AVAILABLE")
+        return answer
+
+    _patch(link_class, "to_json", to_json)
+
+
+def vpc_link(account_id: str, region: str, vpc_link_id: str) -> Any:
+    """moto's VPC link object, whose ``status`` the local stack sets."""
+    return _gateway(account_id, region).get_vpc_link(vpc_link_id)
+
+
 # --- service_registries ----------------------------------------------------------------------------
 
 
@@ -1208,6 +1233,7 @@ BRIDGES: dict[str, Callable[[], None]] = {
     "http_api_models": lambda: _install_front_door_models("apigatewayv2"),
     "cloud_map_models": lambda: _install_front_door_models("servicediscovery"),
     "service_registries": _install_service_registries,
+    "vpc_link_status": _install_vpc_link_status,
 }
 
 

@@ -13,7 +13,9 @@ path, then paths with ``{parameter}`` segments, then a greedy ``{proxy+}`` path;
 - ``HTTP_PROXY`` over a ``VPC_LINK`` to a Cloud Map service (the private integration): the request goes to a
   *healthy* instance the service discovery returns; with none, API Gateway's own 503. The stage name stays in
   the path sent to the instance, as AWS does for a named stage (a documented limit), unless the integration's
-  parameter mapping overwrites the path (:func:`mapped_request`).
+  parameter mapping overwrites the path (:func:`mapped_request`). The VPC link must be AVAILABLE: one made
+  INACTIVE (:meth:`HttpApiEmulator.link_goes_inactive`, what 60 days unused do) answers 503, and the request
+  that reached it starts its provisioning: PENDING, then AVAILABLE after :data:`VPC_LINK_PROVISIONING`.
 
 Like API Gateway, it publishes ``Count``, ``4xx`` and ``5xx`` in ``AWS/ApiGateway`` per ``ApiId`` and per
 ``ApiId, Stage`` (and per ``ApiId, Stage, Route`` when the stage enables detailed metrics) to the local
@@ -28,7 +30,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -36,12 +38,16 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from local_aws import bridges
 from local_aws.alb import App, HttpRequest, HttpResponse
 from local_aws.clock import Clock
 from local_aws.endpoint import ACCOUNT_ID, FAKE_CREDENTIALS
 from local_aws.functions import Functions
 from local_aws.stack import LocalStack
 
+# How long an INACTIVE VPC link takes to be AVAILABLE again after a request reached it. AWS says only that
+# it takes minutes; this is the local stack's choice, long enough that a scenario sees the link PENDING.
+VPC_LINK_PROVISIONING = timedelta(minutes=2)
 # API Gateway's own answers, as HTTP APIs word them.
 NOT_FOUND = '{"message":"Not Found"}'
 INTERNAL_ERROR = '{"message":"Internal Server Error"}'
@@ -282,6 +288,11 @@ class HttpApiEmulator:
     private_name: str = "ecs"
     _round_robin: int = field(default=0, init=False)
     _discovery: Any = field(default=None, init=False)
+    # VPC link id -> when its provisioning ends (a request reached it while INACTIVE).
+    _link_ready: dict[str, datetime] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.clock.on_minute(self.tick)
 
     # ------------------------------------------------------------------ reading the local endpoint
 
@@ -433,10 +444,40 @@ class HttpApiEmulator:
         source_arn = f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{self.api_id}/{stage}/{resource}"
         return any(_allows(statement, source_arn) for statement in json.loads(policy).get("Statement", []))
 
+    # ------------------------------------------------------------------ the VPC link's life
+
+    def _link(self, link_id: str) -> Any:
+        return bridges.vpc_link(ACCOUNT_ID, self.stack.endpoint.region, link_id)
+
+    def link_goes_inactive(self, link_id: str) -> list[str]:
+        """What 60 days without a request through the link do in AWS: INACTIVE, its interfaces deleted."""
+        self._link(link_id).status = "INACTIVE"
+        self._link_ready.pop(link_id, None)
+        return [f"VPC link {link_id} INACTIVE (60 days without a request through it: its interfaces are deleted)"]
+
+    def tick(self, now: datetime) -> None:
+        """A link being provisioned again is AVAILABLE once its time has come (every minute of the clock)."""
+        for link_id, ready in list(self._link_ready.items()):
+            if now >= ready:
+                self._link(link_id).status = "AVAILABLE"
+                del self._link_ready[link_id]
+
+    def _link_unavailable(self, link_id: str) -> bool:
+        """Whether the request cannot pass the link; a request through an INACTIVE link starts its return."""
+        self.tick(self.clock.now())
+        link = self._link(link_id)
+        status = getattr(link, "status", "AVAILABLE")
+        if status == "INACTIVE":
+            link.status = "PENDING"
+            self._link_ready[link_id] = self.clock.now() + VPC_LINK_PROVISIONING
+        return status != "AVAILABLE"
+
     def _private(self, integration: dict[str, Any], request: HttpRequest) -> HttpResponse:
         uri = str(integration["IntegrationUri"])
         if ":servicediscovery:" not in uri:
             raise ValueError(f"the local HTTP API reaches VPC links through Cloud Map services only, not {uri}")
+        if self._link_unavailable(str(integration["ConnectionId"])):
+            return HttpResponse(503, {"content-type": ["application/json"]}, SERVICE_UNAVAILABLE, "api")
         instances = self.healthy_instances(uri)
         if not instances:
             return HttpResponse(503, {"content-type": ["application/json"]}, SERVICE_UNAVAILABLE, "api")

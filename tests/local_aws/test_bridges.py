@@ -62,6 +62,7 @@ def test_every_bridge_is_installed_and_named_for_a_probed_gap(endpoint: LocalEnd
         "http_api_models",
         "cloud_map_models",
         "service_registries",
+        "vpc_link_status",
     }
 
 

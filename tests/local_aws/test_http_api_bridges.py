@@ -140,10 +140,16 @@ with mock_aws():
         error = f"{type(caught).__name__}: {caught}"
     ecs = boto3.client("ecs", region_name="us-east-1")
     services = ecs.describe_services(cluster="probe", services=["probe"])["services"]
+    gateway = boto3.client("apigatewayv2", region_name="us-east-1")
+    link = gateway.create_vpc_link(Name="probe", SubnetIds=[])["VpcLinkId"]
+    from moto.apigatewayv2.models import apigatewayv2_backends
+    apigatewayv2_backends["123456789012"]["us-east-1"].get_vpc_link(link).status = "INACTIVE"
+    link_status = gateway.get_vpc_link(VpcLinkId=link)["VpcLinkStatus"]
     print(json.dumps({
         "error": error,
         "apis": len(boto3.client("apigatewayv2", region_name="us-east-1").get_apis()["Items"]),
-        "vpcLinks": len(boto3.client("apigatewayv2", region_name="us-east-1").get_vpc_links()["Items"]),
+        "vpcLinks": len(gateway.get_vpc_links()["Items"]) - 1,
+        "linkStatus": link_status,
         "cloudMapServices": len(boto3.client("servicediscovery", region_name="us-east-1").list_services()["Services"]),
         "serviceRegistries": services[0].get("serviceRegistries") if services else "no service",
     }))
@@ -173,10 +179,12 @@ def test_the_gaps_exist_without_the_bridges(unbridged: dict[str, Any]) -> None:
     # The stack completes, but none of the front door's resources exists, and ECS forgot the registry.
     assert (unbridged["apis"], unbridged["vpcLinks"], unbridged["cloudMapServices"]) == (0, 0, 0)
     assert unbridged["serviceRegistries"] == []
+    # moto's VPC link says AVAILABLE whatever happened to it.
+    assert unbridged["linkStatus"] == "AVAILABLE"
 
 
 def test_the_bridges_are_installed(endpoint: LocalEndpoint) -> None:
-    assert {"http_api_models", "cloud_map_models", "service_registries"} <= set(bridges.installed())
+    assert {"http_api_models", "cloud_map_models", "service_registries", "vpc_link_status"} <= set(bridges.installed())
 
 
 def _stack(endpoint: LocalEndpoint) -> tuple[str, dict[str, str], dict[str, str]]:

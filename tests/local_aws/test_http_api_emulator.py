@@ -30,6 +30,7 @@ from local_aws.endpoint import ACCOUNT_ID, LocalEndpoint, scoped_environment
 from local_aws.execute_api import ExecuteApiServer
 from local_aws.functions import Invocation
 from local_aws.httpapi import (
+    VPC_LINK_PROVISIONING,
     HttpApiEmulator,
     mapped_request,
     payload_v2_event,
@@ -489,3 +490,28 @@ def test_api_gateway_needs_the_functions_permission(door: Door) -> None:
     assert door.emulator.request("GET", "/_warmkeeper/status").status == 200
     # The $default route's source ARN ends in $default: that permission does not cover it.
     assert door.emulator.request("GET", "/page").status == 500
+
+
+def test_an_inactive_vpc_link_fails_requests_until_a_request_brought_it_back(door: Door) -> None:
+    gateway = door.emulator.stack.endpoint.client("apigatewayv2")
+    link = gateway.get_integration(ApiId=door.api_id, IntegrationId=door.private_integration)["ConnectionId"]
+    door.register("task-1", "10.42.1.10", "HEALTHY")
+    door.flip(door.private_integration)
+    assert door.emulator.request("GET", "/").status == 200
+    door.emulator.link_goes_inactive(link)
+    assert gateway.get_vpc_link(VpcLinkId=link)["VpcLinkStatus"] == "INACTIVE"
+    first = door.emulator.request("GET", "/")
+    assert (first.status, first.served_by) == (503, "api")
+    assert gateway.get_vpc_link(VpcLinkId=link)["VpcLinkStatus"] == "PENDING"
+    clock = door.emulator.clock
+    clock.advance(VPC_LINK_PROVISIONING - timedelta(minutes=1))
+    assert gateway.get_vpc_link(VpcLinkId=link)["VpcLinkStatus"] == "PENDING"
+    assert door.emulator.request("GET", "/").status == 503
+    # The minute ticks bring it back, request or not.
+    clock.advance(timedelta(minutes=1))
+    assert gateway.get_vpc_link(VpcLinkId=link)["VpcLinkStatus"] == "AVAILABLE"
+    assert door.emulator.request("GET", "/").status == 200
+    assert len(door.app.requests) == 2
+    # The HTTP face does not use the link.
+    door.emulator.link_goes_inactive(link)
+    assert door.emulator.request("GET", "/_warmkeeper/status").status == 200
