@@ -88,7 +88,11 @@ class AwsGateway:
     @property
     def front_door(self) -> FrontDoor:
         return front_door_for(
-            self.settings, self.clients.elbv2, self.clients.apigatewayv2, self.clients.servicediscovery
+            self.settings,
+            self.clients.elbv2,
+            self.clients.apigatewayv2,
+            self.clients.servicediscovery,
+            self.clients.ecs,
         )
 
     def _called(self, operation: str) -> None:

@@ -28,6 +28,7 @@ from warmkeeper_shared.state import Route
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewayv2 import ApiGatewayV2Client
+    from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_servicediscovery import ServiceDiscoveryClient
 
@@ -142,6 +143,8 @@ class HttpApiRouteFrontDoor:
 
     apigatewayv2: ApiGatewayV2Client
     servicediscovery: ServiceDiscoveryClient
+    ecs: ECSClient
+    cluster_name: str
     api_id: str
     route_id: str
     service_integration_id: str
@@ -155,6 +158,7 @@ class HttpApiRouteFrontDoor:
     write_operation: ClassVar[str] = "apigatewayv2:UpdateRoute"
     health_operations: ClassVar[tuple[str, ...]] = (
         "servicediscovery:GetInstancesHealthStatus",
+        "ecs:DescribeTasks",
         "apigatewayv2:GetVpcLink",
     )
 
@@ -178,12 +182,14 @@ class HttpApiRouteFrontDoor:
     def healthy_targets(self) -> int:
         """HEALTHY Cloud Map instances, counted only when the VPC link can carry traffic to them.
 
-        ECS registers a task in Cloud Map while it starts and reports its container health check as the
-        instance's health: UNKNOWN or UNHEALTHY until the check passes, so a starting or failing task is never
-        counted. Through a VPC link that is not AVAILABLE no request reaches even a healthy task: then the
-        answer is 0, and when the link is INACTIVE a probe request starts its return.
+        ECS registers each task in Cloud Map (the instance id is the task id) and reports its container health
+        check as the instance's health. A task counts only when both say so: Cloud Map HEALTHY (what API
+        Gateway routes by) and the task's own healthStatus HEALTHY (ECS: the essential containers' checks have
+        passed), so a starting task, whatever status Cloud Map gives a fresh registration, is never counted.
+        Through a VPC link that is not AVAILABLE no request reaches even a healthy task: then the answer is 0,
+        and when the link is INACTIVE a probe request starts its return.
         """
-        healthy = self._healthy_instances()
+        healthy = self._healthy_tasks(self._healthy_instances())
         status = self.apigatewayv2.get_vpc_link(VpcLinkId=self.vpc_link_id).get("VpcLinkStatus", "")
         if status == LINK_READY:
             return healthy
@@ -206,8 +212,21 @@ class HttpApiRouteFrontDoor:
         )
         return 0
 
-    def _healthy_instances(self) -> int:
+    def _healthy_tasks(self, instance_ids: list[str]) -> int:
+        if not instance_ids:
+            return 0
         healthy = 0
+        for start in range(0, len(instance_ids), 100):  # DescribeTasks takes at most 100 tasks
+            answer = self.ecs.describe_tasks(cluster=self.cluster_name, tasks=instance_ids[start : start + 100])
+            healthy += sum(
+                1
+                for task in answer.get("tasks", [])
+                if task.get("healthStatus") == "HEALTHY" and task.get("lastStatus") == "RUNNING"
+            )
+        return healthy
+
+    def _healthy_instances(self) -> list[str]:
+        healthy: list[str] = []
         token: str | None = None
         while True:
             page = (
@@ -215,7 +234,7 @@ class HttpApiRouteFrontDoor:
                 if token
                 else self.servicediscovery.get_instances_health_status(ServiceId=self.cloud_map_service_id)
             )
-            healthy += sum(1 for state in page.get("Status", {}).values() if state == "HEALTHY")
+            healthy += [instance for instance, state in page.get("Status", {}).items() if state == "HEALTHY"]
             token = page.get("NextToken")
             if not token:
                 return healthy
@@ -226,14 +245,17 @@ def front_door_for(
     elbv2: ElasticLoadBalancingv2Client,
     apigatewayv2: ApiGatewayV2Client | None = None,
     servicediscovery: ServiceDiscoveryClient | None = None,
+    ecs: ECSClient | None = None,
 ) -> FrontDoor:
     """The front door the settings name."""
     if settings.front_door == "http-api":
-        if apigatewayv2 is None or servicediscovery is None:
-            raise ValueError("the http-api front door needs an apigatewayv2 and a servicediscovery client")
+        if apigatewayv2 is None or servicediscovery is None or ecs is None:
+            raise ValueError("the http-api front door needs apigatewayv2, servicediscovery and ecs clients")
         return HttpApiRouteFrontDoor(
             apigatewayv2=apigatewayv2,
             servicediscovery=servicediscovery,
+            ecs=ecs,
+            cluster_name=settings.cluster_name,
             api_id=settings.http_api_id,
             route_id=settings.http_api_route_id,
             service_integration_id=settings.service_integration_id,
