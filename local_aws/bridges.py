@@ -54,7 +54,9 @@ caches them; :func:`install` clears that cache). Gaps, as observed with tiny tem
   CloudFormation; AWS registers the service's tasks in those Cloud Map services.
 - ``vpc_link_status``: moto's VPC link is AVAILABLE forever; AWS's turns INACTIVE after 60 days unused and
   comes back through PENDING. The bridge reports the status local_aws.httpapi gives it.
-  (tests/local_aws/test_http_api_bridges.py shows these four.)
+- ``ecs_task_states``: moto moves a task's status on by itself (a RUNNING task reads DEACTIVATING at its
+  first DescribeTasks); the simulated ECS's tasks (local_aws.ecs_tasks) change only when the simulator says so.
+  (tests/local_aws/test_http_api_bridges.py shows these five.)
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ from typing import Any, ClassVar
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
+from moto.moto_api import state_manager
 
 # moto's internals that the bridges patch, typed loosely on purpose: they are not a public API.
 cfn_parsing: Any = importlib.import_module("moto.cloudformation.parsing")
@@ -89,6 +92,8 @@ _installed: list[str] = []
 # (owner, attribute, what it was): restored by uninstall, so moto is moto again for other code in the process.
 _patches: list[tuple[Any, str, Any]] = []
 _users = 0
+# What uninstalls a bridge that is not a patched attribute (moto's state manager settings).
+_restores: list[Callable[[], None]] = []
 
 
 _ABSENT = object()
@@ -1175,6 +1180,16 @@ def vpc_link(account_id: str, region: str, vpc_link_id: str) -> Any:
     return _gateway(account_id, region).get_vpc_link(vpc_link_id)
 
 
+# --- ecs_task_states -------------------------------------------------------------------------------
+
+
+def _install_ecs_task_states() -> None:
+    """moto moves a task's status on by itself (a RUNNING task is DEACTIVATING at its first read); the
+    local stack's tasks change only when local_aws.simulate says so, as the simulated ECS plays them."""
+    state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
+    _restores.append(lambda: state_manager.unset_transition("ecs::task"))
+
+
 # --- service_registries ----------------------------------------------------------------------------
 
 
@@ -1234,6 +1249,7 @@ BRIDGES: dict[str, Callable[[], None]] = {
     "cloud_map_models": lambda: _install_front_door_models("servicediscovery"),
     "service_registries": _install_service_registries,
     "vpc_link_status": _install_vpc_link_status,
+    "ecs_task_states": _install_ecs_task_states,
 }
 
 
@@ -1269,6 +1285,8 @@ def release() -> None:
         _users = max(0, _users - 1)
         if _users or not _installed:
             return
+        while _restores:
+            _restores.pop()()
         while _patches:
             owner, attribute, original = _patches.pop()
             if original is _ABSENT:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from local_aws import cloud_map
+from local_aws import cloud_map, ecs_tasks
 from local_aws.alb import HttpRequest, HttpResponse
 from local_aws.clock import Clock
 from local_aws.endpoint import ACCOUNT_ID
@@ -207,6 +207,7 @@ class EcsSimulator:
         lines = [f"task {task_arn.rsplit('/', 1)[1][:8]} RUNNING at {ip}"]
         self._set_counts(service.desired_count)
         self._task_event(task_arn, "RUNNING", {"startedAt": _ms(self.clock.now())})
+        ecs_tasks.start(self, task_arn, service.deployments[0]["id"] if service.deployments else "ecs-svc/local")
         lines.extend(cloud_map.register(self, task_arn, ip))
         healthy, checks = self._health_checks() if self.has_target_group else self._container_health_check()
         lines.append(checks)
@@ -218,6 +219,7 @@ class EcsSimulator:
                 else "Task failed container health checks"
             )
             self._set_counts(0)
+            ecs_tasks.stop(self, task_arn, reason)
             self._task_event(task_arn, "STOPPED", {"stoppedReason": reason, "stopCode": "ServiceSchedulerInitiated"})
             lines.append(f"task STOPPED: {reason}")
             return lines
@@ -227,6 +229,7 @@ class EcsSimulator:
             )
             lines.append(f"target {ip} registered and healthy in the ECS target group")
         self.tasks[task_arn] = ip
+        ecs_tasks.passed_health_check(self, task_arn)
         lines.extend(cloud_map.report_healthy(self, task_arn))
         for deployment in service.deployments:
             if deployment.get("rolloutState") == "IN_PROGRESS":
@@ -251,6 +254,7 @@ class EcsSimulator:
                     TargetGroupArn=self.target_group, Targets=[{"Id": ip, "Port": 80}]
                 )
             lines.extend(cloud_map.deregister(self, task_arn))
+            ecs_tasks.stop(self, task_arn, f"Scaling activity initiated by (deployment {deployment})")
             self._task_event(
                 task_arn,
                 "STOPPED",

@@ -63,6 +63,7 @@ def test_every_bridge_is_installed_and_named_for_a_probed_gap(endpoint: LocalEnd
         "cloud_map_models",
         "service_registries",
         "vpc_link_status",
+        "ecs_task_states",
     }
 
 

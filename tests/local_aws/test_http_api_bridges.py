@@ -145,11 +145,19 @@ with mock_aws():
     from moto.apigatewayv2.models import apigatewayv2_backends
     apigatewayv2_backends["123456789012"]["us-east-1"].get_vpc_link(link).status = "INACTIVE"
     link_status = gateway.get_vpc_link(VpcLinkId=link)["VpcLinkStatus"]
+    from moto.ecs import models as ecs_models
+    backend = ecs_models.ecs_backends["123456789012"]["us-east-1"]
+    task = ecs_models.Task(
+        backend.clusters["probe"], backend.describe_task_definition("probe"), None, None, backend, group="service:probe"
+    )
+    backend.tasks.setdefault("probe", {})[task.task_arn] = task
+    task_status = ecs.describe_tasks(cluster="probe", tasks=[task.id])["tasks"][0]["lastStatus"]
     print(json.dumps({
         "error": error,
         "apis": len(boto3.client("apigatewayv2", region_name="us-east-1").get_apis()["Items"]),
         "vpcLinks": len(gateway.get_vpc_links()["Items"]) - 1,
         "linkStatus": link_status,
+        "newTaskStatus": task_status,
         "cloudMapServices": len(boto3.client("servicediscovery", region_name="us-east-1").list_services()["Services"]),
         "serviceRegistries": services[0].get("serviceRegistries") if services else "no service",
     }))
@@ -181,6 +189,8 @@ def test_the_gaps_exist_without_the_bridges(unbridged: dict[str, Any]) -> None:
     assert unbridged["serviceRegistries"] == []
     # moto's VPC link says AVAILABLE whatever happened to it.
     assert unbridged["linkStatus"] == "AVAILABLE"
+    # A task moto has just made RUNNING is no longer RUNNING at its first DescribeTasks.
+    assert unbridged["newTaskStatus"] == "DEACTIVATING"
 
 
 def test_the_bridges_are_installed(endpoint: LocalEndpoint) -> None:

@@ -112,6 +112,10 @@ def test_a_task_registers_unhealthy_turns_healthy_and_gets_the_traffic(endpoint:
     assert instance["Attributes"]["ECS_SERVICE_NAME"] == local.stack.name
     after = local.door.request("GET", "/page")
     assert (after.status, after.served_by) == (200, "ecs")
+    # ECS lists the task, RUNNING; the tiny template's container has no health check: health UNKNOWN.
+    task_id = next(iter(local.health()))
+    (task,) = local.stack.endpoint.client("ecs").describe_tasks(cluster=local.stack.name, tasks=[task_id])["tasks"]
+    assert (task["lastStatus"], task["healthStatus"]) == ("RUNNING", "UNKNOWN")
     assert [kind for kind, _ in local.bus.events][:1] == ["ECS Task State Change"]
 
 
@@ -120,8 +124,12 @@ def test_scale_in_deregisters_the_task(local: Local) -> None:
     local.stack.endpoint.client("ecs").update_service(
         cluster=local.stack.name, service=local.stack.name, desiredCount=0
     )
+    task_arn = next(iter(local.ecs.tasks))
     lines = local.ecs.tasks_stop_for_scale_in()
     assert any("deregistered from Cloud Map service" in line for line in lines)
+    (task,) = local.stack.endpoint.client("ecs").describe_tasks(cluster=local.stack.name, tasks=[task_arn])["tasks"]
+    assert task["lastStatus"] == "STOPPED"
+    assert task["stoppedReason"].startswith("Scaling activity initiated by")
     assert local.health() == {}
     assert local.door.request("GET", "/").status == 503
 
