@@ -45,5 +45,12 @@ class HttpApiScenario(Scenario):
         )
         self.timeline.simulated(self.local.ecs.task_comes_up())
         observed = self.observe()
-        self.expect_awake(observed)
         self.expect("one HEALTHY instance in Cloud Map", observed.healthy_targets == 1, observed.healthy_targets)
+        # The ALB mode's listener starts with the service's weight; here the controller must hand the route
+        # over once a task is healthy, from the events ECS sends (not a reconcile minutes later).
+        self.expect(
+            "the controller routes $default to the service once a task is HEALTHY (the ECS events above)",
+            observed.weights == {"ecs": 1, "waker": 0},
+            f"$default still on the HTTP face: {observed.weights}",
+        )
+        self.expect_awake(observed)
