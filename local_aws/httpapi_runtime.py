@@ -86,6 +86,13 @@ class HttpApiLocalAws(LocalAws):
             raise StackError(f"the http-api front door needs one AWS::ApiGatewayV2::Api in the stack, not {apis}")
         return self.stack.physical_ids[apis[0]]
 
+    @property
+    def vpc_link_id(self) -> str:
+        links = list(self.stack.resources_of_type("AWS::ApiGatewayV2::VpcLink"))
+        if len(links) != 1:
+            raise StackError(f"the http-api front door needs one AWS::ApiGatewayV2::VpcLink in the stack, not {links}")
+        return self.stack.physical_ids[links[0]]
+
     def _front_door(self, app: StandInApp) -> None:
         self.httpapi = HttpApiEmulator(self.stack, self.functions, self.clock, app, self.api_id)
         if self.execute_api is not None:
