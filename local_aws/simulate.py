@@ -264,7 +264,8 @@ class EcsSimulator:
                 },
             )
             del self.tasks[task_arn]
-            lines.append(f"target {ip} deregistered, task {task_arn.rsplit('/', 1)[1][:8]} STOPPED (scale-in)")
+            stopped = f"task {task_arn.rsplit('/', 1)[1][:8]} STOPPED (scale-in)"
+            lines.append(f"target {ip} deregistered, {stopped}" if self.has_target_group else stopped)
         self._set_counts(0)
         self._service_action("SERVICE_STEADY_STATE")
         lines.append("service reached a steady state at 0 tasks")
