@@ -49,6 +49,21 @@ def _cost_line() -> str:
     )
 
 
+def _front_doors() -> str:
+    from bench import cost  # noqa: PLC0415
+
+    totals = {
+        name: sum(line.monthly for line in lines) for name, lines in cost.asleep_per_mode(cost.load_template()).items()
+    }
+    return (
+        "| | `alb` (default) | `alb` on a shared load balancer | `http-api` |\n"
+        "| --- | --- | --- | --- |\n"
+        f"| idle cost (asleep, us-east-1) | ${totals['full stack']:.2f}/month | "
+        f"${totals['extra service on a shared ALB']:.2f}/month per extra service | "
+        f"${totals['http-api stack']:.2f}/month |\n"
+    )
+
+
 def _controller_calls() -> str:
     from bench import controller  # noqa: PLC0415
 
@@ -68,6 +83,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "bench cost": _cost,
     "bench cost-line": _cost_line,
     "bench controller-calls": _controller_calls,
+    "bench front-doors": _front_doors,
 }
 
 

@@ -30,12 +30,21 @@ ALARM_PER_METRIC_MONTH = 0.10
 SECRET_PER_MONTH = 0.40
 LAMBDA_PER_GB_SECOND = 0.0000166667
 DASHBOARD_PER_MONTH = 3.00  # beyond the account's first three, which are free
+HTTP_API_PER_MILLION_REQUESTS = 1.00  # API Gateway HTTP API, first 300 million a month; no hourly price
+HOSTED_ZONE_PER_MONTH = 0.50  # Route 53, each hosted zone (a Cloud Map private DNS namespace makes one)
+CLOUD_MAP_INSTANCE_PER_MONTH = 0.10  # each registered instance, prorated by the hour it is registered
+EVENTBRIDGE_PER_MILLION_CUSTOM_EVENTS = 1.00
 # An internet-facing ALB takes a public address in each of its zones; the template asks for at least two.
 ALB_MIN_ZONES = 2
 # Assumed, not measured here: a reconcile run's billed duration (bench/controller.py counts its AWS calls).
 RECONCILE_SECONDS = 0.15
-# The extra-service target of the shared-ALB mode.
+# The extra-service target of the shared-ALB mode, and the whole http-api stack's.
 EXTRA_SERVICE_TARGET = 1.50
+HTTP_API_TARGET = 1.50
+# Assumed per wake, not measured here: controller runs (the wake, readiness checks until a task is healthy,
+# the sleep) and HTTP face requests (a visitor's waiting page and its status polls).
+WAKE_CONTROLLER_RUNS = 10
+WAKE_FACE_REQUESTS = 30
 
 _ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012"
 # Example values: any valid ones give the same resources.
@@ -51,6 +60,8 @@ MODES: dict[str, dict[str, str]] = {
     "full stack": {},
     # The account's first three dashboards are free: further services leave theirs out.
     "extra service on a shared ALB": SHARED_ALB_SERVICE | {"CreateDashboard": "false"},
+    # Every parameter at its default but the front door (the dashboard is left out by the template).
+    "http-api stack": {"FrontDoor": "http-api"},
 }
 
 Template = dict[str, Any]
@@ -184,10 +195,31 @@ def idle_lines(template: Template, parameters: dict[str, str]) -> list[Line]:
                 "one per zone of the internet-facing ALB",
             )
         )
-    if not balancers:
+    apis = _resources(template, "AWS::ApiGatewayV2::Api")
+    if apis:
+        lines.append(Line("API Gateway HTTP API", 0.0, "no hourly price; $1.00 per million requests"))
+        links = len(_resources(template, "AWS::ApiGatewayV2::VpcLink"))
+        lines.append(Line(f"VPC link ({links})", 0.0, "no charge of its own"))
+    elif not balancers:
         lines.append(Line("Shared ALB", 0.0, "paid once by its owner; three rules of this stack on its listener"))
+    zones = len(_resources(template, "AWS::ServiceDiscovery::PrivateDnsNamespace"))
+    if zones:
+        lines.append(
+            Line(
+                f"Cloud Map private DNS namespace ({zones})",
+                zones * HOSTED_ZONE_PER_MONTH,
+                "its Route 53 private hosted zone; no instance registered while asleep",
+            )
+        )
     if _resources(template, "AWS::ECS::Service"):
         lines.append(Line("Fargate while asleep", 0.0, "zero tasks"))
+    lines.append(
+        Line(
+            "Custom metrics (EMF) while asleep",
+            0.0,
+            "each is billed only for the hours it is published: wakes, sleeps, heartbeats",
+        )
+    )
     alarm_metrics = 0
     for alarm in _resources(template, "AWS::CloudWatch::Alarm"):
         metrics = alarm["Properties"].get("Metrics")
@@ -223,6 +255,30 @@ def awake_per_hour(template: Template, parameters: dict[str, str]) -> float:
     return vcpu * FARGATE_VCPU_HOUR + memory_gb * FARGATE_GB_HOUR + address
 
 
+def awake_extra_per_hour(template: Template) -> float:
+    """What a running task adds beyond itself: its Cloud Map registration (http-api front door)."""
+    registries = [r for r in _resources(template, "AWS::ECS::Service") if r["Properties"].get("ServiceRegistries")]
+    return CLOUD_MAP_INSTANCE_PER_MONTH / HOURS_PER_MONTH if registries else 0.0
+
+
+def wake_price(template: Template, parameters: dict[str, str]) -> tuple[float, float]:
+    """One wake for one visit: the task runs at least max(MinAwakeMinutes, IdleMinutes) minutes plus a
+    minute to start; the requests and runs around it. Returns (price, minutes awake)."""
+    values = ModeResolver(template, parameters).parameters
+    minutes = max(int(values["MinAwakeMinutes"]), int(values["IdleMinutes"])) + 1
+    task = (awake_per_hour(template, parameters) + awake_extra_per_hour(template)) * minutes / 60
+    memory_gb = int(template["Globals"]["Function"]["MemorySize"]) / 1024
+    runs = WAKE_CONTROLLER_RUNS + WAKE_FACE_REQUESTS
+    lambdas = runs / 1e6 * LAMBDA_PER_MILLION_REQUESTS + runs * RECONCILE_SECONDS * memory_gb * LAMBDA_PER_GB_SECOND
+    events = 1 / 1e6 * EVENTBRIDGE_PER_MILLION_CUSTOM_EVENTS
+    api = (
+        WAKE_FACE_REQUESTS / 1e6 * HTTP_API_PER_MILLION_REQUESTS
+        if _resources(template, "AWS::ApiGatewayV2::Api")
+        else 0
+    )
+    return task + lambdas + events + api, minutes
+
+
 def load_template() -> Template:
     decoded, problems = decode(str(TEMPLATE))
     if problems:
@@ -250,6 +306,9 @@ def main() -> None:
     verdict = "met" if extra <= EXTRA_SERVICE_TARGET else "NOT met"
     print(f"target for an extra service on a shared ALB: at most ${EXTRA_SERVICE_TARGET:.2f}/month ({verdict})")
     print(f"an extra service that keeps its own dashboard: +${DASHBOARD_PER_MONTH:.2f}/month beyond three")
+    http_api = totals["http-api stack"]
+    verdict = "met" if http_api <= HTTP_API_TARGET else "NOT met"
+    print(f"target for the http-api stack: at most ${HTTP_API_TARGET:.2f}/month ({verdict})")
 
     hourly = awake_per_hour(template, MODES["full stack"])
     idle = totals["full stack"]
@@ -260,3 +319,14 @@ def main() -> None:
         total = idle + hours * hourly
         print(f"{label:<52} {total:>8.2f}  saves {always_on - total:.2f}")
     print(f"{'always on (no scale to zero)':<52} {always_on:>8.2f}")
+
+    api_template = apply_mode(template, MODES["http-api stack"])
+    api_hourly = hourly + awake_extra_per_hour(api_template)
+    wake, minutes = wake_price(api_template, MODES["http-api stack"])
+    print()
+    print(f"{'http-api stack, usage (task at the default size)':<52} {'USD':>8}  note")
+    print(f"{'an hour awake':<52} {api_hourly:>8.4f}  task, its public IPv4, its Cloud Map instance")
+    print(f"{'a wake for one visit':<52} {wake:>8.4f}  about {minutes} min awake, requests and runs")
+    print(f"{'a million requests through the API':<52} {HTTP_API_PER_MILLION_REQUESTS:>8.2f}  ")
+    for label, hours in (("asleep all month", 0), ("awake 2 h a day", 60), ("awake 8 h a day", 240)):
+        print(f"{label:<52} {http_api + hours * api_hourly:>8.2f}")

@@ -2,7 +2,10 @@
 
 - ``alb_events``: requests shaped as an ALB sends them (single- or multi-value headers), with hostile
   paths, query strings, headers and bodies; ``alb_shapes_never_sent``: anything else a direct invocation
-  could pass. A future front door (API Gateway payload 2.0) adds its own pair here and reuses the checks.
+  could pass.
+- ``http_api_events`` and ``http_api_shapes_never_sent``: the same for the HTTP API front door (payload
+  format 2.0: raw query string, comma-joined headers, cookies apart), built from the ALB ones with
+  ``as_http_api`` plus hostile cookies and raw query strings; the same checks apply.
 - ``eventbridge_events``: envelopes of every kind the controller's rules let through, with hostile
   values, plus envelopes no rule would deliver (other sources, accounts, regions, broken fields).
 - ``MARKER``: put in every reflected place; a response must never carry it unescaped.
@@ -140,6 +143,87 @@ def alb_shapes_never_sent() -> st.SearchStrategy[Any]:
         st.one_of(junk, st.just("true"), st.just({"accept": "text/html"}), st.just({"a": [1]})),
     )
     return st.one_of(st.just({}), st.just([]), junk, broken_field)
+
+
+# ---------------------------------------------------------------- API Gateway HTTP API (payload format 2.0)
+
+
+def as_http_api(alb: dict[str, Any]) -> dict[str, Any]:
+    """The payload 2.0 event an HTTP API's $default stage sends for the request an ALB event describes."""
+    values: dict[str, list[str]] = {}
+    for name, many in (alb.get("multiValueHeaders") or {}).items():
+        values.setdefault(name.lower(), []).extend(many)
+    for name, one in (alb.get("headers") or {}).items():
+        values.setdefault(name.lower(), []).append(one)
+    cookies = [c for v in values.pop("cookie", []) for c in v.split("; ") if c]
+    pairs = [(k, v) for k, many in (alb.get("multiValueQueryStringParameters") or {}).items() for v in many]
+    pairs += list((alb.get("queryStringParameters") or {}).items())
+    headers = {name: ",".join(many) for name, many in values.items()}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": alb["path"],
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in pairs),
+        "headers": headers,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "a1b2c3d4e5",
+            "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+            "http": {
+                "method": alb["httpMethod"],
+                "path": alb["path"],
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.10",
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "01/Dec/2026:04:00:00 +0000",
+            "timeEpoch": 1795924800000,
+        },
+        "isBase64Encoded": alb.get("isBase64Encoded", False),
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if alb.get("body") is not None:
+        event["body"] = alb["body"]
+    return event
+
+
+@st.composite
+def http_api_events(draw: st.DrawFn) -> dict[str, Any]:
+    """A request as an HTTP API delivers it to a Lambda integration (payload 2.0), with hostile content."""
+    event = as_http_api(draw(alb_events()))
+    if draw(st.booleans()):
+        event["cookies"] = draw(st.lists(_any_text, max_size=3))
+    if draw(st.booleans()):
+        event["rawQueryString"] = draw(st.one_of(_any_text, st.just("return=" + quote(MARKER)), st.just("&&=&a")))
+    return event
+
+
+def http_api_shapes_never_sent() -> st.SearchStrategy[Any]:
+    """What no HTTP API sends, yet claims payload 2.0: broken fields, wrong types, nonsense."""
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), _text)
+    junk = st.recursive(
+        scalars,
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_text, inner, max_size=3)),
+        max_leaves=8,
+    )
+    broken_field = st.builds(
+        lambda event, key, value: {**event, key: value},
+        http_api_events(),
+        st.sampled_from(
+            ["rawPath", "rawQueryString", "headers", "cookies", "body", "isBase64Encoded", "requestContext"]
+        ),
+        st.one_of(junk, st.just("true"), st.just({"accept": "text/html"}), st.just({"http": {"method": 1}})),
+    )
+    dropped = st.builds(
+        lambda event, key: {k: v for k, v in event.items() if k != key},
+        http_api_events(),
+        st.sampled_from(["rawPath", "requestContext", "headers", "rawQueryString"]),
+    )
+    return st.one_of(st.just({"version": "2.0"}), broken_field, dropped)
 
 
 # ---------------------------------------------------------------- EventBridge
@@ -303,6 +387,7 @@ def check_http_response(response: Any, secrets: tuple[str, ...] = ()) -> None:
     assert isinstance(body, str)
     headers: list[tuple[str, str]] = [(k, str(v)) for k, v in (response.get("headers") or {}).items()]
     headers += [(k, str(v)) for k, values in (response.get("multiValueHeaders") or {}).items() for v in values]
+    headers += [("set-cookie", str(v)) for v in (response.get("cookies") or [])]  # payload 2.0
     texts = [body, *(value for _, value in headers)]
     for text in texts:
         assert MARKER not in text, f"reflected unescaped: {text[:200]}"

@@ -178,3 +178,38 @@ def test_shapes_no_alb_sends(account: Account, event: Any, capsys: pytest.Captur
     response = _check_invocation(account, event, before)
     assert response["statusCode"] in (400, 404, 405, 413, 503, 401, 202, 200, 303), (event, response)
     capsys.readouterr()
+
+
+# ---------------------------------------------------------------- the same properties over payload 2.0 (HTTP API)
+
+# On top of the ALB ones: the HTTP face answers both front doors with one set of routes.
+HTTP_API = settings(HOSTILE, max_examples=max(1, int(500 * SCALE)))
+HTTP_API_NEVER_SENT = settings(HOSTILE, max_examples=max(1, int(200 * SCALE)))
+
+
+def _check_http_api_shape(response: dict[str, Any]) -> None:
+    """A payload 2.0 answer: one value per header, cookies apart, nothing of the ALB shape."""
+    assert "multiValueHeaders" not in response and "statusDescription" not in response, response
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in response["headers"].items()), response
+    assert all(isinstance(c, str) for c in response.get("cookies", [])), response
+    assert isinstance(response["isBase64Encoded"], bool)
+
+
+@HTTP_API
+@given(event=hostile.http_api_events())
+def test_hostile_http_api_requests(account: Account, event: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    before = _world(account)
+    response = _check_invocation(account, event, before)
+    assert response["statusCode"] != 500, (event, response)
+    _check_http_api_shape(response)
+    capsys.readouterr()
+
+
+@HTTP_API_NEVER_SENT
+@given(event=hostile.http_api_shapes_never_sent())
+def test_shapes_no_http_api_sends(account: Account, event: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    before = _world(account)
+    response = _check_invocation(account, event, before)
+    assert response["statusCode"] in (400, 404, 405, 413, 503, 401, 202, 200, 303), (event, response)
+    _check_http_api_shape(response)
+    capsys.readouterr()

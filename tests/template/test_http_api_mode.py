@@ -7,6 +7,7 @@ values), then translated by SAM; every mode is also linted by cfn-lint and `sam 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bench import cost
 from tests.template.conftest import TEMPLATE, Template, resolve_mode
 from tests.template.test_attach_modes import _cfn_lint, _copy_for
 from tests.template.test_template import NOT_RESOURCE_SCOPED, READ_ONLY_PREFIXES, as_list, of_type, statements
@@ -266,3 +268,27 @@ def test_the_http_api_lint_fails_on_a_template_broken_on_purpose(tmp_path: Path)
     result = _cfn_lint(_copy_for(HTTP_API, tmp_path, broken))
     assert result.returncode != 0
     assert "CloudMapService" in result.stdout
+
+
+# ------------------------------------------------------------------ what the mode costs (bench/cost.py)
+
+
+def test_the_http_api_stack_costs_what_it_creates_and_fits_the_target(raw: Template) -> None:
+    lines = {line.what: line.monthly for line in cost.asleep_per_mode(raw)["http-api stack"]}
+    assert not [w for w in lines if "ALB" in w or w.startswith(("Application Load Balancer", "Public IPv4"))]
+    assert lines["API Gateway HTTP API"] == 0.0
+    # Idle 1 metric (the stage's Count), wake backstop 2, dead letters 1, wake failures 1.
+    assert lines["CloudWatch alarms (5 metrics)"] == pytest.approx(0.50)
+    assert lines["Cloud Map private DNS namespace (1)"] == pytest.approx(0.50)
+    assert "CloudWatch dashboard" not in lines
+    assert sum(lines.values()) <= cost.HTTP_API_TARGET
+
+
+def test_the_cost_table_prints_the_http_api_line_and_its_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    cost.main()
+    out = capsys.readouterr().out
+    (figure,) = re.findall(r"^http-api stack, asleep: \$(\d+\.\d\d)/month$", out, re.MULTILINE)
+    verdict = "met" if float(figure) <= cost.HTTP_API_TARGET else "NOT met"
+    assert f"target for the http-api stack: at most $1.50/month ({verdict})" in out
+    assert re.search(r"^a wake for one visit\s+\d+\.\d{4}", out, re.MULTILINE)
+    assert re.search(r"^an hour awake\s+\d+\.\d{4}", out, re.MULTILINE)

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler import ALBResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from heartbeat.http import alb_shape_problem, json_response, same_origin_location
+from heartbeat.http_api import alb_view, http_api_response, http_api_shape_problem, is_http_api_event
 from heartbeat.observability import logger, metrics, tracer
 from heartbeat.routes import heartbeat, status, waiting, wake
 from heartbeat.settings import SettingsError
@@ -56,7 +57,21 @@ def _plain(status: int, message: str) -> dict[str, Any]:
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    """Never raises: a shape no load balancer sends gets a 400, anything unexpected a plain 500."""
+    """Never raises: a shape no front door sends gets a 400, anything unexpected a plain 500.
+
+    An ALB event is answered as it is; an HTTP API payload 2.0 event as the ALB request it stands for, and
+    the answer is given back in the 2.0 shape: one set of routes for both front doors.
+    """
+    if is_http_api_event(event):
+        problem = http_api_shape_problem(event)
+        if problem is not None:
+            logger.warning("not an HTTP API request", problem=problem)
+            return http_api_response(_plain(400, "not an API Gateway HTTP API request"))
+        return http_api_response(_answer_alb(alb_view(event), context))
+    return _answer_alb(event, context)
+
+
+def _answer_alb(event: Any, context: Any) -> dict[str, Any]:
     problem = alb_shape_problem(event)
     if problem is not None:
         logger.warning("not a load balancer request", problem=problem, event_type=type(event).__name__)

@@ -10,7 +10,7 @@ import os
 from functools import cache
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 _DEFAULT_NON_VISITOR_USER_AGENTS = ("ELB-HealthChecker", "UptimeRobot", "Pingdom", "bot", "crawler", "spider")
 # The Caddy keepalive route and its script: tab keepalives must never wake a sleeping service.
@@ -37,7 +37,10 @@ class Settings(BaseModel):
     cluster_name: str = Field(min_length=1)
     service_name: str = Field(min_length=1)
     state_parameter_name: str = Field(min_length=1)
-    ecs_target_group_arn: str = Field(pattern=r"^arn:aws[\w-]*:elasticloadbalancing:")
+    # Where healthy targets are counted (the page's progress): the ALB target group, or with the http-api
+    # front door the Cloud Map service ECS registers the tasks in. One of the two is required.
+    ecs_target_group_arn: str = Field(default="", pattern=r"^$|^arn:aws[\w-]*:elasticloadbalancing:")
+    cloud_map_service_id: str = Field(default="", pattern=r"^$|^[a-z0-9-]{1,64}$")
     token_secret_arn: str = Field(min_length=1)
     event_bus_name: str = Field(default="default", min_length=1)
     service_display_name: str = Field(default="", max_length=200)
@@ -45,6 +48,12 @@ class Settings(BaseModel):
     non_visitor_user_agents: CommaList = _DEFAULT_NON_VISITOR_USER_AGENTS
     non_visitor_paths: CommaList = _DEFAULT_NON_VISITOR_PATHS
     wake_deadline_minutes: int = Field(default=5, ge=1, le=30)  # the template's WakeDeadlineMinutes
+
+    @model_validator(mode="after")
+    def _health_source(self) -> Settings:
+        if not (self.ecs_target_group_arn or self.cloud_map_service_id):
+            raise ValueError("ECS_TARGET_GROUP_ARN or CLOUD_MAP_SERVICE_ID is required")
+        return self
 
     @property
     def display_name(self) -> str:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_servicediscovery import ServiceDiscoveryClient
 
 # A visitor waits on these calls: fail fast and let the page (and the backstop alarm) cover the rest. At
 # most 2 attempts of 0.5 s to connect and 1 s to read: a waiting-page hit makes two calls, which then end
@@ -61,6 +62,11 @@ def _elbv2() -> ElasticLoadBalancingv2Client:
 
 
 @cache
+def _servicediscovery() -> ServiceDiscoveryClient:
+    return boto3.client("servicediscovery", config=_BOTO_CONFIG)
+
+
+@cache
 def _events() -> EventBridgeClient:
     return boto3.client("events", config=_BOTO_CONFIG)
 
@@ -72,7 +78,7 @@ _tokens: dict[str, tuple[float, tuple[str, ...]]] = {}
 
 def reset_caches() -> None:
     """Forget clients and cached values (tests and benchmarks start from a cold container)."""
-    for factory in (_secrets, _ssm, _ecs, _elbv2, _events):
+    for factory in (_secrets, _ssm, _ecs, _elbv2, _servicediscovery, _events):
         factory.cache_clear()
     _observed.clear()
     _tokens.clear()
@@ -155,18 +161,13 @@ def observe_service(settings: Settings) -> ObservedService:
         return cached[1]
     try:
         services = _ecs().describe_services(cluster=settings.cluster_name, services=[settings.service_name])
-        health = _elbv2().describe_target_health(TargetGroupArn=settings.ecs_target_group_arn)
+        healthy = _healthy_targets(settings)
     except (ClientError, BotoCoreError) as error:
         raise AwsFault(f"cannot observe the service: {error}") from error
     if not services["services"]:
         failures = services.get("failures", [])
         raise AwsFault(f"service {settings.service_name} not found in {settings.cluster_name}: {failures}")
     service = services["services"][0]
-    healthy = sum(
-        1
-        for description in health["TargetHealthDescriptions"]
-        if description.get("TargetHealth", {}).get("State") == "healthy"
-    )
     observed = ObservedService(
         desired_count=service.get("desiredCount", 0),
         running_count=service.get("runningCount", 0),
@@ -174,6 +175,21 @@ def observe_service(settings: Settings) -> ObservedService:
     )
     _observed[settings.service_name] = (time.monotonic(), observed)
     return observed
+
+
+def _healthy_targets(settings: Settings) -> int:
+    """For the page's progress only (the controller alone decides where traffic goes): healthy targets of the
+    ALB target group, or HEALTHY instances of the Cloud Map service with the http-api front door."""
+    if settings.cloud_map_service_id:
+        # The first page is enough for a progress indication.
+        status = _servicediscovery().get_instances_health_status(ServiceId=settings.cloud_map_service_id)
+        return sum(1 for state in status.get("Status", {}).values() if state == "HEALTHY")
+    health = _elbv2().describe_target_health(TargetGroupArn=settings.ecs_target_group_arn)
+    return sum(
+        1
+        for description in health["TargetHealthDescriptions"]
+        if description.get("TargetHealth", {}).get("State") == "healthy"
+    )
 
 
 def put_wake_request(settings: Settings, requested_by: str, reason: str) -> str:
