@@ -72,6 +72,9 @@ def test_the_demo_plays_the_lifecycle_green_through_the_http_api() -> None:
         "$default -> waker (the HTTP face, payload 2.0)",
         "CloudWatch Alarm State Change warmkeeper-idle OK->ALARM -> WarmkeeperFunction: slept",
         "Wake Requested by visitor -> WarmkeeperFunction: woke",
+        "INACTIVE (60 days without a request through it",
+        ": PENDING",
+        ": AVAILABLE",
         '"state": "failed"',
         "All expectations held",
     ):
