@@ -27,6 +27,7 @@ from local_aws.functions import Invocation
 from local_aws.httpapi_runtime import FRONT_DOOR_OVERRIDES, HttpApiLocalAws
 from local_aws.httpapi_scenario import HttpApiScenario
 from local_aws.runtime import LocalAws
+from local_aws.samstack import SamDeployment
 from local_aws.scenario import LOCAL_OVERRIDES, ExpectationFailed, Scenario, Timeline
 from local_aws.shared_alb import SharedAlb, SharedAlbScenario
 from local_aws.stack import TEMPLATE, StackError
@@ -70,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--verbose", action="store_true", help="also show reconcile ticks that changed nothing, and stack traces"
+    )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="create the stack in process from the translated template instead of `sam build` + `sam deploy` "
+        "(the users' path, the default for the lifecycle scenario; the deploy step is then an UpdateStack)",
     )
     parser.add_argument(
         "--keep",
@@ -130,9 +137,12 @@ def _lifecycle(
         clock=clock,
         on_delivery=timeline.delivery,
         on_alarm=timeline.alarm,
+        with_sam=not arguments.fast,
     ) as local:
         timeline.local = local
         out.write(f"Local AWS endpoint: {local.stack.endpoint.url}\n")
+        if local.stack.sam is not None:
+            out.write(sam_deploy_summary(local.stack.sam) + "\n")
         if isinstance(local, HttpApiLocalAws):
             HttpApiScenario(local, timeline, arguments.idle_minutes).run()
         else:
@@ -140,6 +150,16 @@ def _lifecycle(
         if arguments.keep:
             keep_running(local, out)
         return local.functions.invocations, local.functions.mode
+
+
+def sam_deploy_summary(deployment: SamDeployment) -> str:
+    """How the stack was made, in one line (sam's own output is in its log)."""
+    build = "unchanged since the last build, reused" if deployment.build_reused else f"{deployment.build_seconds:.1f} s"
+    return (
+        f"Stack made as its users make it: sam build ({build}), then warmkeeper deploy "
+        f"--config-env {deployment.config_env} (sam deploy: {deployment.deploy_seconds[-1]:.1f} s); "
+        f"sam's output: {deployment.log} (removed at the end)"
+    )
 
 
 def _shared_alb(
@@ -181,8 +201,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     if arguments.front_door == "http-api":
         overrides.update(FRONT_DOOR_OVERRIDES)
     started = time.monotonic()
+    made = "in process" if arguments.fast or arguments.scenario != "lifecycle" else "sam build + sam deploy"
     out.write(
-        f"Warmkeeper on a local AWS: {arguments.template} -> moto's CloudFormation; "
+        f"Warmkeeper on a local AWS: {arguments.template} -> moto's CloudFormation ({made}); "
         f"FrontDoor={arguments.front_door}, IdleMinutes={arguments.idle_minutes}, clock x{arguments.speed:g}\n"
         "The functions read the real clock, so the local stack runs with MinAwakeMinutes=0 "
         "(see local_aws/scenario.py).\n"

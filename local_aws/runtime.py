@@ -21,6 +21,7 @@ from local_aws.eventbus import Delivery, EventBus
 from local_aws.functions import Functions, Invocation, functions_for
 from local_aws.lambda_metrics import publish_invocation
 from local_aws.logs import log_groups, publish_logs
+from local_aws.samstack import deploy_stack_with_sam, redeploy_with_sam
 from local_aws.simulate import EcsSimulator, StandInApp
 from local_aws.stack import STACK_NAME, TEMPLATE, LocalFunction, LocalStack, deploy
 
@@ -100,6 +101,9 @@ class LocalAws:
     app: StandInApp | None = None
     # The first task's address in the simulated ECS (services sharing a subnet use different ranges).
     first_ip: int = 10
+    # Create (and deploy) the stack as its users do, `sam build` + the real `sam deploy` (local_aws.samstack);
+    # False: the in-process creation of local_aws.stack, seconds faster.
+    with_sam: bool = False
     deleted: bool = field(default=False, init=False)
     _own_endpoint: bool = field(default=False, init=False)
     stack: LocalStack = field(init=False)
@@ -124,7 +128,8 @@ class LocalAws:
         return self
 
     def _assemble(self, endpoint: LocalEndpoint) -> None:
-        self.stack = deploy(
+        create = deploy_stack_with_sam if self.with_sam else deploy
+        self.stack = create(
             endpoint,
             template_path=self.template_path,
             stack_name=self.stack_name,
@@ -187,6 +192,8 @@ class LocalAws:
             if hasattr(self, "functions"):
                 self.functions.close()
         finally:
+            if hasattr(self, "stack") and self.stack.sam is not None:
+                self.stack.sam.close()
             self._stop_endpoint()
 
     # ------------------------------------------------------------------ observing
@@ -259,6 +266,19 @@ class LocalAws:
             SecretId=self.stack.outputs["HeartbeatTokenSecretArn"]
         )
         return str(secret["SecretString"])
+
+    def deploy(self, overrides: Mapping[str, str]) -> tuple[int, list[str]]:
+        """A deploy with new parameter values (an image tag...), made the way the stack was made: a second
+        ``warmkeeper deploy`` (the real ``sam deploy``), or UpdateStack. Returns the exit status and what to
+        show of it."""
+        if self.stack.sam is not None:
+            return redeploy_with_sam(self.stack, overrides)
+        try:
+            self.update_stack(overrides)
+        except Exception as error:  # the status and the reason go to the caller's expectation
+            return 1, [f"CloudFormation UpdateStack failed: {error}"]
+        changed = " ".join(f"{k}={v}" for k, v in overrides.items())
+        return 0, [f"CloudFormation UpdateStack with {changed} (the same translated template)"]
 
     def update_stack(self, overrides: Mapping[str, str]) -> None:
         """A deploy: the same translated template with new parameter values, through CloudFormation."""

@@ -405,8 +405,10 @@ class Scenario:
 
     def deploy_while_asleep(self) -> None:
         before = self.local.observe().task_definition
-        self.local.update_stack({"ImageTag": "v2"})
-        self.timeline.note("CloudFormation UpdateStack with ImageTag=v2 (the same translated template)")
+        status, lines = self.local.deploy({"ImageTag": "v2"})
+        for line in lines:
+            self.timeline.note(line)
+        self.expect("the deploy succeeds", status == 0, f"exit status {status}")
         self.timeline.simulated(self.local.ecs.deployment_rolls_out())
         observed = self.observe()
         self.expect("a new task definition revision", observed.task_definition != before, observed.task_definition)

@@ -17,13 +17,16 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from local_aws.endpoint import ACCOUNT_ID, LocalEndpoint, scoped_environment
+
+if TYPE_CHECKING:
+    from local_aws.samstack import SamDeployment
 
 # moto's CloudFormation engine, in this process: it resolves intrinsics against the created stack.
 cfn_models: Any = importlib.import_module("moto.cloudformation.models")
@@ -73,6 +76,8 @@ class LocalStack:
     layer_dirs: list[Path] = field(default_factory=list)
     created_after_stack: list[str] = field(default_factory=list)
     not_modelled: dict[str, str] = field(default_factory=dict)
+    # How sam build + sam deploy made it (local_aws.samstack); None: created in process by deploy() below.
+    sam: SamDeployment | None = None
 
     def function(self, logical_id: str) -> LocalFunction:
         try:

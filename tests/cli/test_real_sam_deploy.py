@@ -1,47 +1,20 @@
-"""The users' real deploy path against the local endpoint: `sam build`, then `warmkeeper deploy`, which runs the
-real `sam deploy` (samconfig environment, --parameter-overrides for the local network, resolve_s3) and creates the
-stack, bridged by local_aws.samdeploy. Not yet: the second deploy (an update with a new image tag) still stops in
-moto (a conditional resource, then a target group missing during the update); the in-process path covers updates."""
+"""The users' real deploy path against the local endpoint, as the demo takes it (local_aws.samstack): `sam build`,
+then `warmkeeper deploy`, which runs the real `sam deploy` (samconfig's default environment, --parameter-overrides
+for the local network) and creates the stack; then a second `warmkeeper deploy` with a new image tag, which updates
+it. What the local CloudFormation lacks on the way is bridged by local_aws.samdeploy (tests/local_aws)."""
 
 from __future__ import annotations
 
-import io
-import os
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from local_aws.endpoint import LocalEndpoint
-from local_aws.stack import create_network
-from tests.samlocal import sam_build_lock
-from warmkeeper_cli.main import Runtime, main
-
-ROOT = Path(__file__).resolve().parents[2]
-BUILT = ROOT / ".aws-sam" / "build" / "template.yaml"
+from local_aws.samstack import deploy_stack_with_sam, redeploy_with_sam
+from local_aws.scenario import LOCAL_OVERRIDES
+from local_aws.stack import STACK_NAME, LocalStack
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning:moto.cloudformation.parsing")]
-
-
-@pytest.fixture(scope="module")
-def built() -> Path:
-    """`sam build` of template.yaml (cached: a second build of unchanged code takes seconds)."""
-    environment = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
-    # The sam local invoke tests build and read the same .aws-sam folder on other workers.
-    with sam_build_lock(exclusive=True):
-        result = subprocess.run(  # noqa: S603 - the SAM CLI of the virtual environment
-            [str(ROOT / ".venv" / "bin" / "sam"), "build", "--cached", "--parallel"],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return BUILT
 
 
 @pytest.fixture(scope="module")
@@ -51,58 +24,50 @@ def endpoint() -> Iterator[LocalEndpoint]:
         yield running
 
 
-def test_sam_deploy_creates_the_stack(
-    built: Path, endpoint: LocalEndpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert built.is_file()
-    for key, value in endpoint.function_environment().items():
-        monkeypatch.setenv(key, value)
-    # moto reads the bucket out of the template URL sam deploy sends only when the host is a name.
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url.replace("127.0.0.1", "localhost"))
-    monkeypatch.setenv("PATH", f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
-    monkeypatch.setenv("SAM_CLI_TELEMETRY", "0")
-    monkeypatch.chdir(ROOT)
-    network = create_network(endpoint)
-    subnets = ",".join(network["SubnetIds"])
-    samconfig = tmp_path / "samconfig.toml"
-    samconfig.write_text(
-        'version = 0.1\n[local.global.parameters]\nstack_name = "warmkeeper"\n'
-        '[local.deploy.parameters]\ncapabilities = "CAPABILITY_IAM"\nconfirm_changeset = false\nresolve_s3 = true\n'
-        's3_prefix = "warmkeeper"\nregion = "us-east-1"\nparameter_overrides = "MinAwakeMinutes=0"\n',
-        encoding="utf-8",
-    )
-    network_overrides = f"VpcId={network['VpcId']} AlbSubnetIds={subnets} TaskSubnetIds={subnets}"
-    seconds = []
-    for tag in ("v1",):
-        out, err = io.StringIO(), io.StringIO()
-        started = time.monotonic()
-        with sam_build_lock(exclusive=False):  # sam deploy packages the built folder
-            code = main(
-                [
-                    "deploy",
-                    "--config-env",
-                    "local",
-                    "--config-file",
-                    str(samconfig),
-                    "--tag",
-                    tag,
-                    "--no-confirm",
-                    "--parameter-overrides",
-                    *network_overrides.split(),
-                ],
-                Runtime(out=out, err=err),
-            )
-        seconds.append(time.monotonic() - started)
-        assert code == 0, out.getvalue() + err.getvalue()
-        assert out.getvalue().splitlines()[-1] == f"deployed: warmkeeper ImageTag={tag}"
-    cloudformation = endpoint.client("cloudformation")
-    stack = cloudformation.describe_stacks(StackName="warmkeeper")["Stacks"][0]
-    assert stack["StackStatus"] == "CREATE_COMPLETE"
-    assert {"Key": "warmkeeper:image-tag", "Value": "v1"} in stack["Tags"]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-    ecs = endpoint.client("ecs")
-    service = ecs.describe_services(cluster=outputs["ClusterName"], services=[outputs["ServiceName"]])["services"][0]
+def _images(stack: LocalStack) -> tuple[int, list[str]]:
+    ecs = stack.endpoint.client("ecs")
+    service = ecs.describe_services(cluster=stack.cluster_name, services=[stack.service_name])["services"][0]
     definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
-    assert all(c["image"].endswith(":v1") for c in definition["containerDefinitions"])
-    assert outputs["StateParameterName"] == "/warmkeeper/warmkeeper/state"
-    print(f"sam deploy via warmkeeper deploy: create {seconds[0]:.1f} s")  # noqa: T201
+    return int(definition["revision"]), [c["image"] for c in definition["containerDefinitions"]]
+
+
+def test_sam_deploy_creates_then_updates_the_stack(endpoint: LocalEndpoint) -> None:
+    stack = deploy_stack_with_sam(endpoint, stack_name=STACK_NAME, overrides=LOCAL_OVERRIDES)
+    deployment = stack.sam
+    assert deployment is not None
+    try:
+        cloudformation = endpoint.client("cloudformation")
+        created = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        assert created["StackStatus"] == "CREATE_COMPLETE"
+        assert {"Key": "warmkeeper:image-tag", "Value": "v1"} in created["Tags"]
+        assert stack.outputs["StateParameterName"] == "/warmkeeper/warmkeeper/state"
+        # samconfig's default environment, then the local overrides on top of it.
+        assert stack.parameters["LogRetentionDays"] == "14"
+        assert stack.parameters["MinAwakeMinutes"] == "0"
+        revision, images = _images(stack)
+        assert revision == 1
+        assert images
+        assert all(image.endswith(":v1") for image in images)
+
+        status, lines = redeploy_with_sam(stack, {"ImageTag": "v2"})
+        assert status == 0, "\n".join(lines)
+        assert lines[-1] == "deployed: warmkeeper ImageTag=v2"
+        updated = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        assert updated["StackStatus"] == "UPDATE_COMPLETE"
+        assert {"Key": "warmkeeper:image-tag", "Value": "v2"} in updated["Tags"]
+        assert {"Key": "warmkeeper:previous-image-tag", "Value": "v1"} in updated["Tags"]
+        assert stack.parameters["ImageTag"] == "v2"
+        assert stack.parameters["MinAwakeMinutes"] == "0"
+        revision, images = _images(stack)
+        assert revision == 2
+        assert all(image.endswith(":v2") for image in images)
+        # Every resource of the stack is still there after the update.
+        resources = cloudformation.describe_stack_resources(StackName=STACK_NAME)["StackResources"]
+        assert {r["LogicalResourceId"] for r in resources if r.get("PhysicalResourceId")} >= set(stack.physical_ids)
+        build = "reused" if deployment.build_reused else f"{deployment.build_seconds:.1f} s"
+        print(  # noqa: T201 - the timings, for the report (pytest -s)
+            f"sam build {build}; warmkeeper deploy (sam deploy): create {deployment.deploy_seconds[0]:.1f} s, "
+            f"update {deployment.deploy_seconds[1]:.1f} s"
+        )
+    finally:
+        deployment.close()

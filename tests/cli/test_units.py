@@ -130,3 +130,19 @@ def test_sam_deploy_command_for_ci() -> None:
     assert command[4:6] == ["--config-file", "samconfig.toml"]
     assert "warmkeeper:previous-image-tag" not in " ".join(command)
     assert command[-3:] == ["--no-confirm-changeset", "--role-arn", "arn:aws:iam::123456789012:role/cfn"]
+
+
+def test_sam_deploy_command_from_a_build_elsewhere() -> None:
+    command = sam_deploy_command(
+        sam="sam",
+        config_env="default",
+        config_file=None,
+        image_tag="v2",
+        previous_tag="v1",
+        samconfig_overrides={},
+        extra_overrides={},
+        samconfig_tags={},
+        no_confirm=True,
+        template_file=Path("build/sam-deploy/build/template.yaml"),
+    )
+    assert command[4:6] == ["--template-file", "build/sam-deploy/build/template.yaml"]

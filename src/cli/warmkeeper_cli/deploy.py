@@ -29,6 +29,7 @@ def sam_deploy_command(
     samconfig_tags: Mapping[str, str],
     no_confirm: bool,
     role_arn: str | None = None,
+    template_file: Path | None = None,
 ) -> list[str]:
     """``sam deploy`` for ``config_env`` with ``ImageTag=image_tag``.
 
@@ -43,6 +44,9 @@ def sam_deploy_command(
     command = [sam, "deploy", "--config-env", config_env]
     if config_file is not None:
         command += ["--config-file", str(config_file)]
+    if template_file is not None:
+        # A build made elsewhere than sam deploy's default .aws-sam/build (sam build --build-dir).
+        command += ["--template-file", str(template_file)]
     command += ["--parameter-overrides", *(f"{k}={v}" for k, v in overrides.items())]
     command += ["--tags", *(f"{k}={v}" for k, v in tags.items())]
     command += ["--no-fail-on-empty-changeset"]

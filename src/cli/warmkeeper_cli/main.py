@@ -295,6 +295,7 @@ def _deploy(context: Context, tag: str) -> Exit:
         samconfig_tags=environment.tags,
         no_confirm=arguments.no_confirm,
         role_arn=arguments.role_arn,
+        template_file=Path(arguments.template_file) if arguments.template_file else None,
     )
     context.write(f"deploying {tag} to {context.target.stack} (was {previous or 'not deployed'}): {' '.join(command)}")
     status = context.runtime.run_command(command)
@@ -435,6 +436,9 @@ def _deploying_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         command.add_argument("--no-confirm", action="store_true", help="do not ask to confirm the change set")
         command.add_argument("--sam", default="sam", help="the SAM CLI to run (default: sam on PATH)")
         command.add_argument("--role-arn", help="CloudFormation's service role for the deploy (sam deploy --role-arn)")
+        command.add_argument(
+            "--template-file", help="the built template (sam deploy --template-file; default: .aws-sam/build's)"
+        )
 
     deploy = commands.add_parser("deploy", parents=[common], help="sam deploy with a new image tag")
     deploy.add_argument("--tag", required=True, help="the ImageTag to deploy")
