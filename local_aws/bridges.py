@@ -44,6 +44,19 @@ caches them; :func:`install` clears that cache). Gaps, as observed with tiny tem
 - ``alarm_state_change_events``: moto changes an alarm's state but emits no "CloudWatch Alarm State Change"
   event; the bridge reports every real transition (before and after state) to listeners, from which
   :mod:`local_aws.eventbus` builds the event AWS would send.
+- ``http_api_models``: ``AWS::ApiGatewayV2::Api``, ``Stage``, ``Integration``, ``Route`` and ``VpcLink``
+  have no CloudFormation model (moto has the apigatewayv2 API only): the HTTP API front door is skipped
+  silently. The bridge creates them through moto's backend (an API from an OpenAPI body is refused, clearly);
+  while local_aws.execute_api serves the local HTTP APIs, an API's ``ApiEndpoint`` is that local URL.
+- ``cloud_map_models``: ``AWS::ServiceDiscovery::HttpNamespace``, ``PrivateDnsNamespace`` and ``Service``
+  have no CloudFormation model either.
+- ``service_registries``: an ``AWS::ECS::Service``'s ``ServiceRegistries`` are dropped by moto's
+  CloudFormation; AWS registers the service's tasks in those Cloud Map services.
+- ``vpc_link_status``: moto's VPC link is AVAILABLE forever; AWS's turns INACTIVE after 60 days unused and
+  comes back through PENDING. The bridge reports the status local_aws.httpapi gives it.
+- ``ecs_task_states``: moto moves a task's status on by itself (a RUNNING task reads DEACTIVATING at its
+  first DescribeTasks); the simulated ECS's tasks (local_aws.ecs_tasks) change only when the simulator says so.
+  (tests/local_aws/test_http_api_bridges.py shows these five.)
 """
 
 from __future__ import annotations
@@ -61,6 +74,7 @@ from typing import Any, ClassVar
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
+from moto.moto_api import state_manager
 
 # moto's internals that the bridges patch, typed loosely on purpose: they are not a public API.
 cfn_parsing: Any = importlib.import_module("moto.cloudformation.parsing")
@@ -69,6 +83,8 @@ ecs_models: Any = importlib.import_module("moto.ecs.models")
 elbv2_models: Any = importlib.import_module("moto.elbv2.models")
 events_models: Any = importlib.import_module("moto.events.models")
 sm_models: Any = importlib.import_module("moto.secretsmanager.models")
+apigwv2_models: Any = importlib.import_module("moto.apigatewayv2.models")
+sd_models: Any = importlib.import_module("moto.servicediscovery.models")
 
 _lock = threading.Lock()
 _targets_lock = threading.Lock()
@@ -76,6 +92,8 @@ _installed: list[str] = []
 # (owner, attribute, what it was): restored by uninstall, so moto is moto again for other code in the process.
 _patches: list[tuple[Any, str, Any]] = []
 _users = 0
+# What uninstalls a bridge that is not a patched attribute (moto's state manager settings).
+_restores: list[Callable[[], None]] = []
 
 
 _ABSENT = object()
@@ -760,6 +778,444 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+# --- http_api_models, cloud_map_models -------------------------------------------------------------
+# moto's API Gateway V2 and Cloud Map have APIs but no CloudFormation models: the resources of an HTTP API
+# front door (API, stage, integrations, routes, VPC link) and of its Cloud Map namespace and service would
+# be skipped. These stand-ins create them through moto's backends, as the APIs would.
+
+
+def _camel(value: Any) -> Any:
+    """CloudFormation's PascalCase keys in the API's camelCase (what moto's stage keeps and returns)."""
+    if isinstance(value, dict):
+        return {key[:1].lower() + key[1:]: _camel(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_camel(item) for item in value]
+    return value
+
+
+def _tag_list(tags: Any) -> list[dict[str, str]]:
+    if isinstance(tags, dict):
+        return [{"Key": k, "Value": str(v)} for k, v in tags.items()]
+    return list(tags or [])
+
+
+class _StandInResource:
+    """A resource known by its Ref value and a few GetAtt attributes; deleted through ``_delete``."""
+
+    CFN_TYPE: ClassVar[str]
+    NAME_PROPERTY: ClassVar[str] = ""
+    ATTRIBUTES: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, ref: str, attributes: dict[str, str], context: dict[str, str]) -> None:
+        self.ref = ref
+        self.attributes = attributes
+        # What the delete needs besides the Ref value (the API a route belongs to...).
+        self.context = context
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.ref
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.CFN_TYPE
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name in self.attributes:
+            return self.attributes[attribute_name]
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def _make(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> _StandInResource:
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **_kwargs: Any,
+    ) -> _StandInResource:
+        return cls._make(resource_name, cloudformation_json.get("Properties", {}), account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: _StandInResource,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _StandInResource:
+        # A replacement: CloudFormation updates some of these in place, but nothing local depends on the ids
+        # staying the same across an update that changes the resource's own properties.
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region: str) -> None:
+        raise NotImplementedError
+
+
+# Where the local HTTP APIs answer (local_aws.execute_api), when something serves them; None: moto's own
+# execute-api URL, a name in AWS that local code must never call.
+_api_endpoint_base: list[str | None] = [None]
+
+
+def set_api_endpoint_base(url: str | None) -> None:
+    """HTTP APIs created from now on answer at ``<url>/<api id>`` (None: moto's URL again)."""
+    _api_endpoint_base[0] = url
+
+
+def _gateway(account_id: str, region: str) -> Any:
+    return apigwv2_models.apigatewayv2_backends[account_id][region]
+
+
+def _discovery(account_id: str, region: str) -> Any:
+    return sd_models.servicediscovery_backends[account_id][region]
+
+
+class _HttpApiModel(_StandInResource):
+    """``AWS::ApiGatewayV2::Api`` (no OpenAPI body, no quick create): Ref is the API id."""
+
+    CFN_TYPE = "AWS::ApiGatewayV2::Api"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("ApiId", "ApiEndpoint")
+
+    @classmethod
+    def _make(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> _StandInResource:
+        unsupported = sorted({"Body", "BodyS3Location", "Target", "RouteKey"} & set(properties))
+        if unsupported:
+            raise ValueError(f"the local AWS::ApiGatewayV2::Api does not reproduce {unsupported}")
+        api = _gateway(account_id, region).create_api(
+            api_key_selection_expression=properties.get("ApiKeySelectionExpression"),
+            cors_configuration=_camel(properties.get("CorsConfiguration")),
+            description=properties.get("Description"),
+            disable_schema_validation=properties.get("DisableSchemaValidation"),
+            disable_execute_api_endpoint=properties.get("DisableExecuteApiEndpoint"),
+            name=name,
+            protocol_type=properties.get("ProtocolType", "HTTP"),
+            route_selection_expression=properties.get("RouteSelectionExpression"),
+            tags=properties.get("Tags") or {},
+            version=properties.get("Version"),
+        )
+        if _api_endpoint_base[0] is not None:
+            api.api_endpoint = f"{_api_endpoint_base[0]}/{api.api_id}"
+        return cls(api.api_id, {"ApiId": api.api_id, "ApiEndpoint": api.api_endpoint}, {})
+
+    def delete(self, account_id: str, region: str) -> None:
+        _gateway(account_id, region).apis.pop(self.ref, None)
+
+
+class _HttpApiStageModel(_StandInResource):
+    """``AWS::ApiGatewayV2::Stage``: Ref is the stage name."""
+
+    CFN_TYPE = "AWS::ApiGatewayV2::Stage"
+    NAME_PROPERTY = "StageName"
+
+    @classmethod
+    def _make(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> _StandInResource:
+        config: dict[str, Any] = {}
+        for key, value in properties.items():
+            if key in ("ApiId", "StageName"):
+                continue
+            if key in ("StageVariables", "Tags"):
+                config[_camel_key(key)] = value  # the user's own names, kept as written
+            elif key == "RouteSettings":
+                config["routeSettings"] = {route: _camel(settings) for route, settings in value.items()}
+            else:
+                config[_camel_key(key)] = _camel(value)
+        config["stageName"] = name
+        _gateway(account_id, region).get_api(properties["ApiId"]).create_stage(config)
+        return cls(name, {}, {"ApiId": properties["ApiId"]})
+
+    def delete(self, account_id: str, region: str) -> None:
+        api = _gateway(account_id, region).apis.get(self.context["ApiId"])
+        if api is not None:
+            api.stages.pop(self.ref, None)
+
+
+def _camel_key(key: str) -> str:
+    return key[:1].lower() + key[1:]
+
+
+class _HttpApiIntegrationModel(_StandInResource):
+    """``AWS::ApiGatewayV2::Integration``: Ref is the integration id."""
+
+    CFN_TYPE = "AWS::ApiGatewayV2::Integration"
+    ATTRIBUTES = ("IntegrationId",)
+
+    @classmethod
+    def _make(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> _StandInResource:  # noqa: ARG003
+        timeout = properties.get("TimeoutInMillis")
+        integration = _gateway(account_id, region).create_integration(
+            api_id=properties["ApiId"],
+            connection_id=properties.get("ConnectionId"),
+            connection_type=properties.get("ConnectionType"),
+            content_handling_strategy=properties.get("ContentHandlingStrategy"),
+            credentials_arn=properties.get("CredentialsArn"),
+            description=properties.get("Description"),
+            integration_method=properties.get("IntegrationMethod"),
+            integration_subtype=properties.get("IntegrationSubtype"),
+            integration_type=properties["IntegrationType"],
+            integration_uri=properties.get("IntegrationUri"),
+            passthrough_behavior=properties.get("PassthroughBehavior"),
+            payload_format_version=properties.get("PayloadFormatVersion"),
+            request_parameters=properties.get("RequestParameters"),
+            request_templates=properties.get("RequestTemplates"),
+            response_parameters=properties.get("ResponseParameters"),
+            template_selection_expression=properties.get("TemplateSelectionExpression"),
+            timeout_in_millis=None if timeout is None else int(timeout),
+            tls_config=_camel(properties.get("TlsConfig")),
+        )
+        return cls(integration.id, {"IntegrationId": integration.id}, {"ApiId": properties["ApiId"]})
+
+    def delete(self, account_id: str, region: str) -> None:
+        api = _gateway(account_id, region).apis.get(self.context["ApiId"])
+        if api is not None:
+            api.integrations.pop(self.ref, None)
+
+
+class _HttpApiRouteModel(_StandInResource):
+    """``AWS::ApiGatewayV2::Route``: Ref is the route id. An update keeps the route (its id) and sets the
+    properties the template gives, as CloudFormation does."""
+
+    CFN_TYPE = "AWS::ApiGatewayV2::Route"
+    ATTRIBUTES = ("RouteId",)
+
+    @staticmethod
+    def _arguments(properties: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "api_id": properties["ApiId"],
+            "api_key_required": bool(properties.get("ApiKeyRequired", False)),
+            "authorization_scopes": properties.get("AuthorizationScopes"),
+            "authorization_type": properties.get("AuthorizationType", "NONE"),
+            "authorizer_id": properties.get("AuthorizerId"),
+            "model_selection_expression": properties.get("ModelSelectionExpression"),
+            "operation_name": properties.get("OperationName"),
+            "request_models": properties.get("RequestModels"),
+            "request_parameters": properties.get("RequestParameters"),
+            "route_key": properties["RouteKey"],
+            "route_response_selection_expression": properties.get("RouteResponseSelectionExpression"),
+            "target": properties.get("Target"),
+        }
+
+    @classmethod
+    def _make(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> _StandInResource:  # noqa: ARG003
+        route = _gateway(account_id, region).create_route(**cls._arguments(properties))
+        return cls(route.route_id, {"RouteId": route.route_id}, {"ApiId": properties["ApiId"]})
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: _StandInResource,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _StandInResource:
+        properties = cloudformation_json.get("Properties", {})
+        if properties["ApiId"] != original_resource.context["ApiId"]:
+            return super().update_from_cloudformation_json(
+                original_resource, new_resource_name, cloudformation_json, account_id, region_name
+            )
+        _gateway(account_id, region_name).update_route(route_id=original_resource.ref, **cls._arguments(properties))
+        return original_resource
+
+    def delete(self, account_id: str, region: str) -> None:
+        api = _gateway(account_id, region).apis.get(self.context["ApiId"])
+        if api is not None:
+            api.routes.pop(self.ref, None)
+
+
+class _VpcLinkModel(_StandInResource):
+    """``AWS::ApiGatewayV2::VpcLink`` (V2): Ref is the VPC link id."""
+
+    CFN_TYPE = "AWS::ApiGatewayV2::VpcLink"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("VpcLinkId",)
+
+    @classmethod
+    def _make(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> _StandInResource:
+        link = _gateway(account_id, region).create_vpc_link(
+            name=name,
+            sg_ids=properties.get("SecurityGroupIds") or [],
+            subnet_ids=properties.get("SubnetIds") or [],
+            tags=properties.get("Tags") or {},
+        )
+        return cls(link.id, {"VpcLinkId": link.id}, {})
+
+    def delete(self, account_id: str, region: str) -> None:
+        _gateway(account_id, region).delete_vpc_link(self.ref)
+
+
+def _namespace_by_operation(backend: Any, operation_id: str) -> Any:
+    namespace_id = backend.get_operation(operation_id).targets["NAMESPACE"]
+    return backend.get_namespace(namespace_id)
+
+
+class _HttpNamespaceModel(_StandInResource):
+    """``AWS::ServiceDiscovery::HttpNamespace``: Ref is the namespace id."""
+
+    CFN_TYPE = "AWS::ServiceDiscovery::HttpNamespace"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES: ClassVar[tuple[str, ...]] = ("Id", "Arn")
+
+    @classmethod
+    def _make(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> _StandInResource:
+        backend = _discovery(account_id, region)
+        operation = backend.create_http_namespace(
+            name=name,
+            creator_request_id=None,
+            description=properties.get("Description"),
+            tags=_tag_list(properties.get("Tags")),
+        )
+        namespace = _namespace_by_operation(backend, operation)
+        return cls(namespace.id, {"Id": namespace.id, "Arn": namespace.arn}, {})
+
+    def delete(self, account_id: str, region: str) -> None:
+        _discovery(account_id, region).namespaces.pop(self.ref, None)
+
+
+class _PrivateDnsNamespaceModel(_HttpNamespaceModel):
+    """``AWS::ServiceDiscovery::PrivateDnsNamespace``: Ref is the namespace id."""
+
+    CFN_TYPE = "AWS::ServiceDiscovery::PrivateDnsNamespace"
+    ATTRIBUTES = ("Id", "Arn", "HostedZoneId")
+
+    @classmethod
+    def _make(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> _StandInResource:
+        backend = _discovery(account_id, region)
+        operation = backend.create_private_dns_namespace(
+            name=name,
+            creator_request_id=None,
+            description=properties.get("Description"),
+            vpc=properties["Vpc"],
+            tags=_tag_list(properties.get("Tags")),
+            properties=properties.get("Properties") or {},
+        )
+        namespace = _namespace_by_operation(backend, operation)
+        zone = str(namespace.dns_properties.get("HostedZoneId", ""))
+        return cls(namespace.id, {"Id": namespace.id, "Arn": namespace.arn, "HostedZoneId": zone}, {})
+
+
+class _CloudMapServiceModel(_StandInResource):
+    """``AWS::ServiceDiscovery::Service``: Ref is the service id; GetAtt Arn is what ECS registers into."""
+
+    CFN_TYPE = "AWS::ServiceDiscovery::Service"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("Id", "Arn", "Name")
+
+    @classmethod
+    def _make(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> _StandInResource:
+        backend = _discovery(account_id, region)
+        dns = properties.get("DnsConfig")
+        namespace_id = properties.get("NamespaceId") or (dns or {}).get("NamespaceId")
+        if not namespace_id:
+            raise ValueError("an AWS::ServiceDiscovery::Service needs a NamespaceId (or DnsConfig.NamespaceId)")
+        service = backend.create_service(
+            name=name,
+            namespace_id=namespace_id,
+            creator_request_id=None,
+            description=properties.get("Description"),
+            dns_config=dns,
+            health_check_config=properties.get("HealthCheckConfig"),
+            health_check_custom_config=properties.get("HealthCheckCustomConfig"),
+            tags=_tag_list(properties.get("Tags")),
+            service_type=properties.get("Type"),
+        )
+        return cls(service.id, {"Id": service.id, "Arn": service.arn, "Name": service.name}, {})
+
+    def delete(self, account_id: str, region: str) -> None:
+        _discovery(account_id, region).services.pop(self.ref, None)
+
+
+_FRONT_DOOR_MODELS: tuple[tuple[type, str], ...] = (
+    (_HttpApiModel, "apigatewayv2"),
+    (_HttpApiStageModel, "apigatewayv2"),
+    (_HttpApiIntegrationModel, "apigatewayv2"),
+    (_HttpApiRouteModel, "apigatewayv2"),
+    (_VpcLinkModel, "apigatewayv2"),
+    (_HttpNamespaceModel, "servicediscovery"),
+    (_PrivateDnsNamespaceModel, "servicediscovery"),
+    (_CloudMapServiceModel, "servicediscovery"),
+)
+
+
+def _install_front_door_models(service: str) -> None:
+    for model, model_service in _FRONT_DOOR_MODELS:
+        if model_service == service:
+            _register_model(model, service)
+
+
+# --- vpc_link_status -------------------------------------------------------------------------------
+
+
+def _install_vpc_link_status() -> None:
+    """moto's VPC link is AVAILABLE forever; in AWS one unused for 60 days turns INACTIVE, and a request
+    through it makes it PENDING until it is AVAILABLE again. The bridge reports the ``status`` the local
+    stack gives the link (local_aws.httpapi plays those transitions)."""
+    link_class = apigwv2_models.VpcLink
+    original = link_class.to_json
+
+    def to_json(self: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = original(self)
+        answer["vpcLinkStatus"] = getattr(self, "status", "AVAILABLE")
+        return answer
+
+    _patch(link_class, "to_json", to_json)
+
+
+def vpc_link(account_id: str, region: str, vpc_link_id: str) -> Any:
+    """moto's VPC link object, whose ``status`` the local stack sets."""
+    return _gateway(account_id, region).get_vpc_link(vpc_link_id)
+
+
+# --- ecs_task_states -------------------------------------------------------------------------------
+
+
+def _install_ecs_task_states() -> None:
+    """moto moves a task's status on by itself (a RUNNING task is DEACTIVATING at its first read); the
+    local stack's tasks change only when local_aws.simulate says so, as the simulated ECS plays them."""
+    state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
+    _restores.append(lambda: state_manager.unset_transition("ecs::task"))
+
+
+# --- service_registries ----------------------------------------------------------------------------
+
+
+def _install_service_registries() -> None:
+    """moto's CloudFormation drops an ECS service's ``ServiceRegistries``; AWS registers its tasks there."""
+    service_class = ecs_models.Service
+    original = service_class.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        service = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        registries = cloudformation_json.get("Properties", {}).get("ServiceRegistries")
+        if registries:
+            service.service_registries = _camel(registries)
+        return service
+
+    _patch(service_class, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
+
+
 # --- installation ----------------------------------------------------------------------------------
 
 
@@ -789,13 +1245,22 @@ BRIDGES: dict[str, Callable[[], None]] = {
     "listener_rule_delete": _install_listener_rule_delete,
     "target_group_delete": _install_target_group_delete,
     "alarm_state_change_events": _install_alarm_state_change_events,
+    "http_api_models": lambda: _install_front_door_models("apigatewayv2"),
+    "cloud_map_models": lambda: _install_front_door_models("servicediscovery"),
+    "service_registries": _install_service_registries,
+    "vpc_link_status": _install_vpc_link_status,
+    "ecs_task_states": _install_ecs_task_states,
 }
+
+
+# Bridges that only register CloudFormation models: they stay registered once installed.
+_MODEL_BRIDGES = ("alarm_model", "secret_model", "http_api_models", "cloud_map_models")
 
 
 def install() -> list[str]:
     """Installs every bridge (once, however many endpoints use them); returns the names installed.
 
-    Each :func:`install` needs a :func:`release`; the last release puts moto's own methods back. The two
+    Each :func:`install` needs a :func:`release`; the last release puts moto's own methods back. The
     CloudFormation models stay registered: they only add resource types moto would otherwise skip.
     """
     global _users  # noqa: PLW0603 - one count per process, like moto's own state
@@ -806,7 +1271,7 @@ def install() -> list[str]:
                 if name not in _installed:
                     bridge()
                     _installed.append(name)
-            # moto caches its model list on first use; make it see the two new models.
+            # moto caches its model list on first use; make it see the new models.
             cfn_parsing.get_model_list.cache_clear()
             cfn_parsing.get_model_map.cache_clear()
             cfn_parsing.get_name_type_map.cache_clear()
@@ -820,6 +1285,8 @@ def release() -> None:
         _users = max(0, _users - 1)
         if _users or not _installed:
             return
+        while _restores:
+            _restores.pop()()
         while _patches:
             owner, attribute, original = _patches.pop()
             if original is _ABSENT:
@@ -827,7 +1294,7 @@ def release() -> None:
             else:
                 setattr(owner, attribute, original)
         # The models register once per process (subclasses cannot be unregistered); keep their names.
-        _installed[:] = [name for name in _installed if name in ("alarm_model", "secret_model")]
+        _installed[:] = [name for name in _installed if name in _MODEL_BRIDGES]
 
 
 def installed() -> list[str]:

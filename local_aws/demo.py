@@ -1,6 +1,8 @@
 """``python -m local_aws.demo``: the whole scale-to-zero lifecycle on a local AWS built from template.yaml.
 
-``--scenario shared-alb`` plays the other story instead: two stacks of template.yaml attached, by host name,
+``--front-door http-api`` plays the same lifecycle on the stack with ``FrontDoor=http-api``: no load balancer,
+requests through a local API Gateway HTTP API (local_aws/httpapi.py). ``--scenario shared-alb`` plays the
+other story instead: two stacks of template.yaml attached, by host name,
 to a user's own services behind one shared load balancer (local_aws/shared_alb.py).
 
 Exit status: 0 when every step's expectations hold, 1 when one does not (the message says which), 2 when
@@ -22,6 +24,8 @@ from typing import TextIO
 from local_aws.clock import Clock, stderr_if_terminal
 from local_aws.endpoint import EndpointError
 from local_aws.functions import Invocation
+from local_aws.httpapi_runtime import FRONT_DOOR_OVERRIDES, HttpApiLocalAws
+from local_aws.httpapi_scenario import HttpApiScenario
 from local_aws.runtime import LocalAws
 from local_aws.samstack import SamDeployment
 from local_aws.scenario import LOCAL_OVERRIDES, ExpectationFailed, Scenario, Timeline
@@ -64,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         help="end the lifecycle with a wake that passes its deadline (in process only; about a minute more)",
     )
     parser.add_argument(
+        "--front-door",
+        choices=FRONT_DOORS,
+        default="alb",
+        help="alb (default): the stack's own load balancer; http-api: the stack with FrontDoor=http-api, "
+        "requests through a local API Gateway HTTP API (local_aws/httpapi.py)",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="also show reconcile ticks that changed nothing, and stack traces"
     )
     parser.add_argument(
@@ -81,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 SCENARIOS = ("lifecycle", "shared-alb")
+FRONT_DOORS = ("alb", "http-api")
 
 
 def keep_running(
@@ -116,13 +128,16 @@ def _bad_option(arguments: argparse.Namespace) -> str | None:
         return "--containers runs the lifecycle scenario only"
     if arguments.deadline and (arguments.containers or arguments.scenario != "lifecycle"):
         return "--deadline runs with the lifecycle scenario, in process only"
+    if arguments.scenario == "shared-alb" and arguments.front_door != "alb":
+        return "--scenario shared-alb shares a load balancer: it runs with --front-door alb only"
     return None
 
 
 def _lifecycle(
     arguments: argparse.Namespace, overrides: dict[str, str], clock: Clock, timeline: Timeline, out: TextIO
 ) -> tuple[list[Invocation], str]:
-    with LocalAws(
+    http_api = arguments.front_door == "http-api"
+    with (HttpApiLocalAws if http_api else LocalAws)(
         template_path=arguments.template,
         overrides=overrides,
         containers=arguments.containers,
@@ -135,7 +150,10 @@ def _lifecycle(
         out.write(f"Local AWS endpoint: {local.stack.endpoint.url}\n")
         if local.stack.sam is not None:
             out.write(sam_deploy_summary(local.stack.sam) + "\n")
-        Scenario(local, timeline, arguments.idle_minutes, deadline_step=arguments.deadline).run()
+        if isinstance(local, HttpApiLocalAws):
+            HttpApiScenario(local, timeline, arguments.idle_minutes).run()
+        else:
+            Scenario(local, timeline, arguments.idle_minutes, deadline_step=arguments.deadline).run()
         if arguments.keep:
             keep_running(local, out)
         return local.functions.invocations, local.functions.mode
@@ -187,11 +205,13 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     overrides = {**LOCAL_OVERRIDES, "IdleMinutes": str(arguments.idle_minutes)}
     if arguments.reconcile_minutes is not None:
         overrides["ReconcileMinutes"] = str(arguments.reconcile_minutes)
+    if arguments.front_door == "http-api":
+        overrides.update(FRONT_DOOR_OVERRIDES)
     started = time.monotonic()
     made = "in process" if arguments.fast or arguments.scenario != "lifecycle" else "sam build + sam deploy"
     out.write(
         f"Warmkeeper on a local AWS: {arguments.template} -> moto's CloudFormation ({made}); "
-        f"IdleMinutes={arguments.idle_minutes}, clock x{arguments.speed:g}\n"
+        f"FrontDoor={arguments.front_door}, IdleMinutes={arguments.idle_minutes}, clock x{arguments.speed:g}\n"
         "The functions read the scenario's clock, so the stack runs with the template's defaults otherwise "
         "(see local_aws/scenario.py).\n"
     )

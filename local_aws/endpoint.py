@@ -197,6 +197,9 @@ class LocalEndpoint:
             "AWS_REGION": self.region,
             "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
             "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
+            # Data-plane calls (Cloud Map's DiscoverInstances) would go to a "data-" prefixed host, which an
+            # endpoint on an IP address cannot resolve.
+            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         }
 
 

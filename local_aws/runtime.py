@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
-from local_aws.alb import AlbEmulator
+from local_aws.alb import AlbEmulator, HttpResponse
 from local_aws.clock import Clock
 from local_aws.cloudwatch import AlarmEvaluator, Evaluation, publish_emf, publish_queue_depths
 from local_aws.endpoint import DOCKER_BRIDGE_GATEWAY, LOOPBACK, LocalEndpoint
 from local_aws.eventbus import Delivery, EventBus
 from local_aws.functions import Functions, Invocation, functions_for
+from local_aws.lambda_metrics import publish_invocation
 from local_aws.logs import log_groups, publish_logs
 from local_aws.readiness import ReadinessWatchEmulator
 from local_aws.samstack import deploy_stack_with_sam, redeploy_with_sam
@@ -28,7 +29,8 @@ from local_aws.stack import STACK_NAME, TEMPLATE, LocalFunction, LocalStack, dep
 
 @dataclass
 class _PublishingFunctions:
-    """Turns each invocation's EMF output into metrics, as CloudWatch Logs does for Lambda's logs."""
+    """Turns each invocation's EMF output into metrics, as CloudWatch Logs does for Lambda's logs, and
+    publishes Lambda's own invocation metrics."""
 
     inner: Functions
     endpoint: LocalEndpoint
@@ -45,6 +47,7 @@ class _PublishingFunctions:
 
     def invoke(self, function: LocalFunction, event: Mapping[str, Any]) -> Invocation:
         invocation = self.inner.invoke(function, event)
+        publish_invocation(self.endpoint, function.name, invocation, self.clock.now())
         publish_emf(self.endpoint, invocation.emf, self.clock.now())
         if function.name in self.log_groups:
             publish_logs(self.endpoint, self.log_groups[function.name], function, invocation.logs, self.clock.now())
@@ -55,6 +58,14 @@ class _PublishingFunctions:
 
     def close(self) -> None:
         self.inner.close()
+
+
+class FrontDoor(Protocol):
+    """Where the scenario's requests arrive: the local ALB or the local HTTP API."""
+
+    def request(
+        self, method: str, path: str, headers: Mapping[str, str | list[str]] | None = None, body: str = ""
+    ) -> HttpResponse: ...
 
 
 @dataclass(frozen=True)
@@ -153,11 +164,19 @@ class LocalAws:
                 "the application",
             )
             app = self.app = StandInApp(health_path, display)
-        self.alb = AlbEmulator(self.stack, self.functions, self.clock, app, listener=self.stack.listener_arn)
+        self._front_door(app)
         self.ecs = EcsSimulator(self.stack, self.bus, self.clock, app, first_ip=self.first_ip)
         self.readiness = ReadinessWatchEmulator(self.stack, self.bus, self.clock)
         self.functions.after_invoke.append(self.readiness.discover)
         self.clock.on_minute(self._minute)
+
+    def _front_door(self, app: StandInApp) -> None:
+        """What user traffic arrives at; the http-api mode (local_aws.httpapi_runtime) has its own."""
+        self.alb = AlbEmulator(self.stack, self.functions, self.clock, app, listener=self.stack.listener_arn)
+
+    @property
+    def front_door(self) -> FrontDoor:
+        return self.alb
 
     def _minute(self, minute: datetime) -> None:
         queues = [self.stack.physical_ids[q] for q in self.stack.resources_of_type("AWS::SQS::Queue")]

@@ -215,7 +215,7 @@ class Scenario:
         self.local.clock.advance(timedelta(minutes=count), label)
 
     def request(self, label: str, method: str, path: str, headers: dict[str, str], body: str = "") -> HttpResponse:
-        response = self.local.alb.request(method, path, headers, body)
+        response = self.local.front_door.request(method, path, headers, body)
         self.timeline.http(label, response)
         self.local.bus.settle()
         return response
@@ -229,7 +229,7 @@ class Scenario:
         """
         operator = {**API_CLIENT, "authorization": f"Bearer {self.local.heartbeat_token()}"}
         for poll in range(1, polls + 1):
-            response = self.local.alb.request("GET", "/_warmkeeper/status", operator)
+            response = self.local.front_door.request("GET", "/_warmkeeper/status", operator)
             self.expect("GET /_warmkeeper/status answers 200 with JSON", response.status == 200, response.status)
             body: dict[str, Any] = response.json()
             if wanted(body) or poll == polls:
@@ -360,7 +360,7 @@ class Scenario:
         self.expect("401 for a wrong token", wrong.status == 401, wrong.status)
         accepted = 0
         for _ in range(self.idle_minutes + 2):
-            ping = self.local.alb.request(
+            ping = self.local.front_door.request(
                 "POST",
                 "/_warmkeeper/heartbeat",
                 {"authorization": f"Bearer {token}", "content-type": "application/json"},

@@ -20,14 +20,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from local_aws import cloud_map, ecs_tasks
 from local_aws.alb import HttpRequest, HttpResponse
 from local_aws.clock import Clock
 from local_aws.endpoint import ACCOUNT_ID
 from local_aws.eventbus import EventBus
 from local_aws.latency import MODEL, LatencyModel
-from local_aws.stack import LocalStack
+from local_aws.stack import LocalStack, StackError
 
 ecs_models: Any = importlib.import_module("moto.ecs.models")
+
+# Seconds between container health checks (template.yaml's caddy HealthCheck, used without a load balancer).
+CONTAINER_HEALTH_CHECK_INTERVAL = 5
 
 # ECS creates a task some time after it accepted UpdateService; the scenario clock moves on by this much
 # first, so the task's createdAt is later than the wake the functions stamped (they read the same clock).
@@ -138,6 +142,14 @@ class EcsSimulator:
     def target_group(self) -> str:
         return self.stack.service_target_group_arn
 
+    @property
+    def has_target_group(self) -> bool:
+        """Whether the service sits behind a load balancer (the http-api front door has none)."""
+        try:
+            return bool(self.target_group)
+        except StackError:
+            return False
+
     def _service(self) -> Any:
         backend = ecs_models.ecs_backends[ACCOUNT_ID][self.stack.endpoint.region]
         name = self.service_arn.rsplit("/", 1)[1]
@@ -226,6 +238,14 @@ class EcsSimulator:
             passed,
             f"{threshold} health checks of {path} answered {statuses} (healthy: {min(allowed)}-{max(allowed)})",
         )
+
+    def _container_health_check(self) -> tuple[bool, str]:
+        """Without a load balancer, ECS knows a task's health from its container health check; the stand-in
+        plays the check's request to the application's health path."""
+        status = self.app(HttpRequest("GET", self.app.health_check_path, {"user-agent": ["curl/8.5.0"]})).status
+        healthy = 200 <= status < 400
+        state = "HEALTHY" if healthy else "UNHEALTHY"
+        return healthy, f"container health check of {self.app.health_check_path} answered {status}: {state}"
 
     def task_comes_up(self, steady_state: SteadyStateTiming | None = None) -> list[str]:
         """A task of the service starts, passes the ALB health checks and the deployment settles;
@@ -336,6 +356,9 @@ class EcsSimulator:
         return f"[+{int(seconds // 60):02d}:{seconds % 60:04.1f}]"
 
     def _health_check_interval(self) -> int:
+        if not self.has_target_group:
+            # The container health check's interval in template.yaml (the http-api front door).
+            return CONTAINER_HEALTH_CHECK_INTERVAL
         group = self.stack.endpoint.client("elbv2").describe_target_groups(TargetGroupArns=[self.target_group])[
             "TargetGroups"
         ][0]
@@ -351,25 +374,37 @@ class EcsSimulator:
         self._starting[task_arn] = ip
         self._set_counts(service.desired_count)
         self._task_event(task_arn, "RUNNING", {"startedAt": _ms(self.clock.now())})
-        return task_arn, [f"task {task_arn.rsplit('/', 1)[1][:8]} RUNNING at {ip}"]
+        lines = [f"task {task_arn.rsplit('/', 1)[1][:8]} RUNNING at {ip}"]
+        ecs_tasks.start(self, task_arn, service.deployments[0]["id"] if service.deployments else "ecs-svc/local")
+        lines.extend(cloud_map.register(self, task_arn, ip))
+        return task_arn, lines
 
     def _task_healthy(self, task_arn: str, lines: list[str]) -> bool:
         """The task's health checks: its target registered and healthy, or the task stopped."""
         service = self._service()
         ip = self._starting.pop(task_arn)
-        healthy, checks = self._health_checks()
+        healthy, checks = self._health_checks() if self.has_target_group else self._container_health_check()
         lines.append(checks)
         if not healthy:
-            reason = f"Task failed ELB health checks in (target-group {self.target_group})"
+            lines.extend(cloud_map.deregister(self, task_arn))
+            reason = (
+                f"Task failed ELB health checks in (target-group {self.target_group})"
+                if self.has_target_group
+                else "Task failed container health checks"
+            )
             self._set_counts(0)
+            ecs_tasks.stop(self, task_arn, reason)
             self._task_event(task_arn, "STOPPED", {"stoppedReason": reason, "stopCode": "ServiceSchedulerInitiated"})
             lines.append(f"task STOPPED: {reason}")
             return False
-        self.stack.endpoint.client("elbv2").register_targets(
-            TargetGroupArn=self.target_group, Targets=[{"Id": ip, "Port": 80}]
-        )
+        if self.has_target_group:
+            self.stack.endpoint.client("elbv2").register_targets(
+                TargetGroupArn=self.target_group, Targets=[{"Id": ip, "Port": 80}]
+            )
+            lines.append(f"target {ip} registered and healthy in the ECS target group")
         self.tasks[task_arn] = ip
-        lines.append(f"target {ip} registered and healthy in the ECS target group")
+        ecs_tasks.passed_health_check(self, task_arn)
+        lines.extend(cloud_map.report_healthy(self, task_arn))
         for deployment in service.deployments:
             if deployment.get("rolloutState") == "IN_PROGRESS":
                 deployment["rolloutState"] = "COMPLETED"
@@ -394,9 +429,12 @@ class EcsSimulator:
         lines = []
         deployment = service.deployments[0]["id"] if service.deployments else "ecs-svc/local"
         for task_arn, ip in list(self.tasks.items()):
-            self.stack.endpoint.client("elbv2").deregister_targets(
-                TargetGroupArn=self.target_group, Targets=[{"Id": ip, "Port": 80}]
-            )
+            if self.has_target_group:
+                self.stack.endpoint.client("elbv2").deregister_targets(
+                    TargetGroupArn=self.target_group, Targets=[{"Id": ip, "Port": 80}]
+                )
+            lines.extend(cloud_map.deregister(self, task_arn))
+            ecs_tasks.stop(self, task_arn, f"Scaling activity initiated by (deployment {deployment})")
             self._task_event(
                 task_arn,
                 "STOPPED",
@@ -406,7 +444,8 @@ class EcsSimulator:
                 },
             )
             del self.tasks[task_arn]
-            lines.append(f"target {ip} deregistered, task {task_arn.rsplit('/', 1)[1][:8]} STOPPED (scale-in)")
+            stopped = f"task {task_arn.rsplit('/', 1)[1][:8]} STOPPED (scale-in)"
+            lines.append(f"target {ip} deregistered, {stopped}" if self.has_target_group else stopped)
         self._set_counts(0)
         self._service_action("SERVICE_STEADY_STATE")
         lines.append("service reached a steady state at 0 tasks")

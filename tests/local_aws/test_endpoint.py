@@ -73,4 +73,4 @@ def test_the_bridges_live_only_while_an_endpoint_runs() -> None:
         assert "get_cfn_attribute" in vars(target_group)
     assert ecs_backend.update_service is own_update_service
     assert "get_cfn_attribute" not in vars(target_group)
-    assert bridges.installed() == ["alarm_model", "secret_model"]
+    assert bridges.installed() == ["alarm_model", "secret_model", "http_api_models", "cloud_map_models"]
