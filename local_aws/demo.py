@@ -118,19 +118,26 @@ def keep_running(
 
 
 def _bad_option(arguments: argparse.Namespace) -> str | None:
-    if not 1 <= arguments.idle_minutes <= 60:
-        return "--idle-minutes must be between 1 and 60 (the template's limits)"
-    if arguments.speed < 0:
-        return "--speed must be 0 or more"
-    if arguments.reconcile_minutes is not None and not 1 <= arguments.reconcile_minutes <= 60:
-        return "--reconcile-minutes must be between 1 and 60 (the template's limits)"
-    if arguments.scenario == "shared-alb" and arguments.containers:
-        return "--containers runs the lifecycle scenario only"
-    if arguments.deadline and (arguments.containers or arguments.scenario != "lifecycle"):
-        return "--deadline runs with the lifecycle scenario, in process only"
-    if arguments.scenario == "shared-alb" and arguments.front_door != "alb":
-        return "--scenario shared-alb shares a load balancer: it runs with --front-door alb only"
-    return None
+    """The first option that cannot run, as a message; None when all can."""
+    reconcile = arguments.reconcile_minutes
+    problems = [
+        (not 1 <= arguments.idle_minutes <= 60, "--idle-minutes must be between 1 and 60 (the template's limits)"),
+        (arguments.speed < 0, "--speed must be 0 or more"),
+        (
+            reconcile is not None and not 1 <= reconcile <= 60,
+            "--reconcile-minutes must be between 1 and 60 (the template's limits)",
+        ),
+        (arguments.scenario == "shared-alb" and arguments.containers, "--containers runs the lifecycle scenario only"),
+        (
+            arguments.deadline and (arguments.containers or arguments.scenario != "lifecycle"),
+            "--deadline runs with the lifecycle scenario, in process only",
+        ),
+        (
+            arguments.scenario == "shared-alb" and arguments.front_door != "alb",
+            "--scenario shared-alb shares a load balancer: it runs with --front-door alb only",
+        ),
+    ]
+    return next((message for bad, message in problems if bad), None)
 
 
 def _lifecycle(
