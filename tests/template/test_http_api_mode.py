@@ -76,8 +76,8 @@ def test_routes_the_http_face_path_and_everything_else_by_the_default_route(raw:
     routes = {r["Properties"]["RouteKey"]: r["Properties"]["Target"] for r in found}
     face = {"Fn::Sub": "integrations/${FaceIntegration}"}
     assert routes["ANY /_warmkeeper/{proxy+}"] == face
-    # It starts at the HTTP face (no task is healthy at creation); the controller flips it.
-    assert routes["$default"] == face
+    # It starts on the service, as the ALB front door's weights do; the controller flips it.
+    assert routes["$default"] == {"Fn::Sub": "integrations/${ServiceIntegration}"}
     assert routes["GET /_warmkeeper/link"] == {"Fn::Sub": "integrations/${LinkProbeIntegration}"}
     assert set(routes) == {"ANY /_warmkeeper/{proxy+}", "$default", "GET /_warmkeeper/link"}
 

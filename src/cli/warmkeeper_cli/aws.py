@@ -128,6 +128,25 @@ class Aws:
             answer = self._client("elbv2").describe_target_health(TargetGroupArn=target_group_arn)
         return [d["TargetHealth"]["State"] for d in answer["TargetHealthDescriptions"]]
 
+    def instance_health(self, cloud_map_service_id: str) -> list[str]:
+        """The health status (HEALTHY, UNHEALTHY, UNKNOWN) of each instance in a Cloud Map service."""
+        states: list[str] = []
+        with translated_errors():
+            paginator = self._client("servicediscovery").get_paginator("get_instances_health_status")
+            for page in paginator.paginate(ServiceId=cloud_map_service_id):
+                states.extend(str(status) for status in page.get("Status", {}).values())
+        return states
+
+    def route_goes_to_service(self, api_id: str, route_id: str) -> bool:
+        """Whether an HTTP API route's target is the private integration (the service through the VPC link)."""
+        with translated_errors():
+            client = self._client("apigatewayv2")
+            target = str(client.get_route(ApiId=api_id, RouteId=route_id).get("Target", ""))
+            if not target.startswith("integrations/"):
+                return False
+            integration = client.get_integration(ApiId=api_id, IntegrationId=target.removeprefix("integrations/"))
+        return bool(integration.get("ConnectionType") == "VPC_LINK")
+
     def listener_actions(self, listener_arn: str) -> list[dict[str, Any]]:
         with translated_errors():
             listener = self._client("elbv2").describe_listeners(ListenerArns=[listener_arn])["Listeners"][0]

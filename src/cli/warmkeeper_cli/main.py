@@ -26,13 +26,12 @@ from warmkeeper_cli.errors import CliError, Exit
 from warmkeeper_shared.events import DetailType, RequestDetail, put_events_entry
 from warmkeeper_shared.state import Phase, StateDocumentError, parse_state
 
-_REQUIRED_OUTPUTS = (
-    "ClusterName",
-    "ServiceName",
-    "EcsTargetGroupArn",
-    "WakerTargetGroupArn",
-    "StateParameterName",
-)
+_REQUIRED_OUTPUTS = ("ClusterName", "ServiceName", "StateParameterName")
+# Each front door's outputs: the target groups of the ALB, or the HTTP API's route and Cloud Map service.
+_FRONT_DOOR_OUTPUTS = {
+    "alb": ("EcsTargetGroupArn", "WakerTargetGroupArn"),
+    "http-api": ("HttpApiId", "HttpApiRouteId", "CloudMapServiceId"),
+}
 # The controller's log group is named by the function's LoggingConfig; older stacks log to Lambda's default.
 _CONTROLLER_LOG_GROUP_RESOURCE = "WarmkeeperLogGroup"
 
@@ -82,7 +81,8 @@ class Context:
 
     def outputs(self) -> dict[str, str]:
         stack = self.aws.stack(self.target.stack)
-        missing = [name for name in _REQUIRED_OUTPUTS if name not in stack.outputs]
+        door = "http-api" if "HttpApiId" in stack.outputs else "alb"
+        missing = [name for name in (*_REQUIRED_OUTPUTS, *_FRONT_DOOR_OUTPUTS[door]) if name not in stack.outputs]
         if missing:
             raise CliError(
                 f"stack {self.target.stack} is not a Warmkeeper stack (no output {', '.join(missing)})",
@@ -108,11 +108,7 @@ class Context:
         events = self.aws.log_events(group, since, '{ $.message = "decision" }')
         return [d for e in events if (d := view.parse_decision(e.timestamp, e.message)) is not None]
 
-    def snapshot(self, with_last_wake: bool = False) -> view.Snapshot:
-        stack = self.aws.stack(self.target.stack)
-        outputs = self.outputs()
-        service = self.aws.service(outputs["ClusterName"], outputs["ServiceName"])
-        states = self.aws.target_states(outputs["EcsTargetGroupArn"])
+    def _alb_weights(self, stack: str, outputs: dict[str, str]) -> tuple[dict[str, int], str]:
         # A Warmkeeper-owned listener rule carries the traffic when the stack says so; else the listener's
         # default action does. Reading the output keeps this right before and after that change.
         if outputs.get("RouteRuleArn"):
@@ -120,9 +116,20 @@ class Context:
         elif outputs.get("ListenerArn"):
             actions, source = self.aws.listener_actions(outputs["ListenerArn"]), "listener's default action"
         else:
-            raise CliError(
-                f"stack {stack.name} has neither a RouteRuleArn nor a ListenerArn output", Exit.UNKNOWN_STACK
-            )
+            raise CliError(f"stack {stack} has neither a RouteRuleArn nor a ListenerArn output", Exit.UNKNOWN_STACK)
+        return view.forward_weights(actions, outputs["EcsTargetGroupArn"], outputs["WakerTargetGroupArn"]), source
+
+    def snapshot(self, with_last_wake: bool = False) -> view.Snapshot:
+        stack = self.aws.stack(self.target.stack)
+        outputs = self.outputs()
+        service = self.aws.service(outputs["ClusterName"], outputs["ServiceName"])
+        if outputs.get("HttpApiId"):
+            states = [s.lower() for s in self.aws.instance_health(outputs["CloudMapServiceId"])]
+            on_service = self.aws.route_goes_to_service(outputs["HttpApiId"], outputs["HttpApiRouteId"])
+            weights, source = ({"ecs": 1, "waker": 0} if on_service else {"ecs": 0, "waker": 1}), "$default route"
+        else:
+            states = self.aws.target_states(outputs["EcsTargetGroupArn"])
+            weights, source = self._alb_weights(stack.name, outputs)
         raw = self.aws.parameter(outputs["StateParameterName"])
         notes: list[str] = []
         try:
@@ -149,7 +156,7 @@ class Context:
             rollout_state=str(primary.get("rolloutState", "?")),
             healthy=sum(1 for s in states if s == "healthy"),
             targets=len(states),
-            weights=view.forward_weights(actions, outputs["EcsTargetGroupArn"], outputs["WakerTargetGroupArn"]),
+            weights=weights,
             route_source=source,
             record=record,
             alarms=alarms,
