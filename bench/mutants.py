@@ -150,6 +150,7 @@ class Run:
     seconds: float
     # Which share failed and the first words of what it flagged: where the mutation showed.
     flagged: str | None
+    output: str = ""
 
 
 def _flagged(output: str) -> str | None:
@@ -157,7 +158,7 @@ def _flagged(output: str) -> str | None:
     if match is None:
         return None
     message = match["message"].removeprefix("AssertionError: ").lstrip("[('\"")
-    message = message.split(" (at ", 1)[0].split(": ", 1)[0] if message.startswith("endless") else message
+    message = re.sub(r"\d{4}-\d\d-\d\d |\+00:00", "", message)
     share = match["test"].removeprefix("TestInMemory")
     return f"{share}: {message[:58]}"
 
@@ -186,7 +187,7 @@ def _run_tests(project: Path) -> Run:
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "WARMKEEPER_PROPERTY_NO_SHRINK": "1", "COLUMNS": "400"},
     )
     passed = result.returncode == 0
-    return Run(passed, time.monotonic() - started, None if passed else _flagged(result.stdout))
+    return Run(passed, time.monotonic() - started, None if passed else _flagged(result.stdout), result.stdout)
 
 
 DOC = ROOT / "docs" / "robustness.md"
@@ -250,6 +251,7 @@ def main() -> None:
         out(f"unmutated: passes {passes} of {runs} ({seconds:.0f} s per run)")
         if passes < runs:
             failed = next(r for r in unmutated if not r.passed)
+            print(failed.output[-6000:], file=sys.stderr)
             raise SystemExit(f"the unmutated property test fails ({failed.flagged}); fix that first")
         out(f"{'mutation':<22} {'caught':>8}  {'seconds':>7}  {'flagged first by (share: check)':<62} what")
         caught_enough = 0

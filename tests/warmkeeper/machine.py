@@ -301,7 +301,8 @@ class ControllerMachine(RuleBasedStateMachine):
         if self.wake_watch is None and (phase is Phase.WAKING or "Wakes" in metrics):
             # The first start only: a wake that is redone or re-recorded keeps its deadline.
             self.wake_watch = state.wake_started_at or self.world.now
-        if isinstance(trigger, SleepRequested) and decision.outcome == "slept":
+        if isinstance(trigger, SleepRequested) and phase is Phase.SLEEPING:
+            # An operator's sleep ends a wake, also one whose tasks never came (outcome already-asleep).
             self.wake_watch = None
         if isinstance(trigger, ReconcileTick):
             self._after_reconcile()

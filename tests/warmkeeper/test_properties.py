@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from tests.warmkeeper.fake_aws import World
 from tests.warmkeeper.machine import ControllerMachine, WorldLike
-from warmkeeper.domain.model import WakeOrigin, WakeRequested
+from warmkeeper.domain.model import SleepRequested, WakeOrigin, WakeRequested
 
 # CI runs 4 x 500 sequences in memory (2,000) plus the moto ones below; WARMKEEPER_PROPERTY_SCALE scales
 # them for a quick local loop (0.1) or a long soak (10).
@@ -109,4 +109,22 @@ def test_a_wake_retried_after_a_half_failed_invocation_is_a_new_wake_with_its_ow
     machine.time_passes(5, scheduled=True, early_ready=False)  # 08:10:15: the retry's deadline passed
     machine.invariants_hold()
     assert machine.world.state.failure is not None, machine.world.state
+    machine.teardown()
+
+
+def test_an_operators_sleep_ends_a_wake_whose_update_service_failed() -> None:
+    """The machine's own bookkeeping: a wake recorded before UpdateService failed, then an operator's sleep
+    (already asleep: desiredCount is 0) ends it; the reconcile after its deadline finds nothing waking."""
+    machine = InMemoryMachine()
+    machine.starting_point(asleep=True, broken=False)
+    machine.visitor()
+    # Reads: the record, the service; writes: the record (the wake), UpdateService.
+    assert machine._deliver(_request(machine), (3, "access-denied")) is None
+    assert machine.wake_watch == machine.world.state.wake_started_at == machine.now_start
+    slept = machine._deliver(SleepRequested("ops"), None)
+    assert slept is not None and slept.outcome == "already-asleep"
+    assert machine.wake_watch is None
+    machine.time_passes(6, scheduled=False, early_ready=False)
+    machine.reconcile_tick(None)
+    machine.invariants_hold()
     machine.teardown()
