@@ -192,8 +192,7 @@ def _run_tests(project: Path) -> Run:
 
 DOC = ROOT / "docs" / "robustness.md"
 # The measured table in docs/robustness.md sits between these lines; MUTANT_DOCS=1 rewrites it. It is a
-# measurement (minutes to hours), so ``make docs`` does not rerun it; tests/warmkeeper/test_mutants_doc.py
-# checks that it lists exactly the mutations defined here.
+# measurement (minutes to hours), so ``make docs`` does not rerun it.
 DOC_START, DOC_END = "<!-- mutants: measured by python -m bench mutants -->\n", "<!-- /mutants -->"
 
 
