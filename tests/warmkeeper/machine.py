@@ -15,11 +15,15 @@ Invariants, checked after every step:
    waker.
 2. Safety: desiredCount 0 is never set while pinned, during a deployment, before traffic moved, and (for
    anything but an operator's sleep) while the idle alarm says there was activity or inside the minimum
-   awake time (checked at the UpdateService call).
+   awake time, counted from the later of the wake and traffic coming back (checked at the UpdateService
+   call).
 3. Liveness: a wake ends AWAKE (traffic on a healthy target) or FAILED (visible in the record) by the
    first reconcile after its deadline, timed from the wake's *first* start (a wake redone or re-recorded
-   is the same wake until it ends), also when that reconcile itself fails on a persistent fault. An
-   automatic wake (backstop alarm, reconcile) never retries a failure younger than AUTOMATIC_RETRY_AFTER.
+   is the same wake until it ends, also through an operator's scaling by hand), also when that reconcile
+   itself fails on a persistent fault, and also when the decision that started the wake failed half-way.
+   A stopped task created after the wake started, or ECS saying tasks cannot start, makes the wake a
+   visible failure as soon as that event is handled (not only at the deadline). An automatic wake
+   (backstop alarm, reconcile) never retries a failure younger than AUTOMATIC_RETRY_AFTER.
 4. Idempotence: delivering the same event again right away changes nothing.
 
 Races between two unserialized invocations can break 1 and 2 for a moment (a pin racing a sleep); they
@@ -68,6 +72,12 @@ from warmkeeper_shared.state import (
 
 IDLE, WAKE = "warmkeeper-idle", "warmkeeper-wake"
 TASK_START = timedelta(minutes=1)
+# A running task's target passes the load balancer's health checks this long after ECS starts it; ECS may
+# report SERVICE_STEADY_STATE before that (its tasks run), so a ready signal can find no healthy target yet.
+HEALTH_CHECKS_PASS = timedelta(seconds=30)
+# The reconcile schedule (the template's ReconcileMinutes, 1 by default): time passing in the model may
+# fire it at every period it crosses, as EventBridge's schedule does.
+RECONCILE_PERIOD = timedelta(minutes=1)
 WAKER_HIT_WINDOW = timedelta(minutes=3)
 MAX_CALLS = 9  # reconcile: five reads and at most four writes
 # CloudWatch sees a minute's activity 1 to 4 minutes late (field reports); the model uses a lag inside the
@@ -116,6 +126,11 @@ faults = st.one_of(
 class ControllerMachine(RuleBasedStateMachine):
     """Subclasses set ``make_world``."""
 
+    # Whether time passing may fire the reconcile schedule at every period it crosses. Against moto each
+    # tick costs nine real API calls through botocore, so the moto variant leaves the schedule to the
+    # ``reconcile_tick`` step and the in-memory variants search the timing.
+    schedule_fires = True
+
     def make_world(self) -> WorldLike:
         raise NotImplementedError
 
@@ -136,6 +151,12 @@ class ControllerMachine(RuleBasedStateMachine):
         self.scaled_up_at = self.world.now - timedelta(hours=1)
         # When desiredCount last went from 0 to more: the start of the minimum awake time.
         self.woken_at = self.world.now - timedelta(hours=1)
+        # When traffic last came back to ECS (a decision that moved it there completed): the minimum awake
+        # time also runs from here (MIN_AWAKE_MINUTES: "no idle sleep sooner after a wake started or
+        # traffic came back").
+        self.served_at = self.world.now - timedelta(hours=1)
+        # The start (scaled_up_at) whose SERVICE_STEADY_STATE ECS already sent.
+        self.steady_for: datetime | None = None
         self.last_activity = self.world.now
         # Activity CloudWatch has not seen yet (CLOUDWATCH_LAG); the idle alarm reads the rest.
         self.unseen_activity: list[datetime] = []
@@ -199,7 +220,7 @@ class ControllerMachine(RuleBasedStateMachine):
             return
         if world.alarm(IDLE) != "ALARM":
             self._flag("slept although the idle alarm saw activity")
-        if world.now - self.woken_at < self.settings.min_awake:
+        if world.now - max(self.woken_at, self.served_at) < self.settings.min_awake:
             self._flag("slept inside the minimum awake time")
         changed = getattr(world, "alarms_changed", {}).get(IDLE)
         window = timedelta(minutes=self.settings.idle_minutes) + ALARM_EVALUATION_LAG
@@ -212,6 +233,7 @@ class ControllerMachine(RuleBasedStateMachine):
         self.world.fault_at = None
         self.world.armed_fault_fired = False
         self.state_before = self.world.state
+        route_before = self.world.route
         if fault is not None:
             self.world.arm_fault(*fault)
         self.running = trigger
@@ -226,7 +248,11 @@ class ControllerMachine(RuleBasedStateMachine):
                 self.running = None
         finally:
             self._drain()
+            # Also after a failed invocation: what it wrote before the failing call stands.
+            self._track_wake()
         assert len(gateway.calls) <= MAX_CALLS, gateway.calls
+        if route_before is not Route.ECS and self.world.route is Route.ECS:
+            self.served_at = self.world.now
         self._after(trigger, decision)
         return decision
 
@@ -236,7 +262,36 @@ class ControllerMachine(RuleBasedStateMachine):
             self.world.set_healthy(0)
             self._enqueue(TaskStopped("task/old", "Scaling activity initiated by deployment", self.scaled_up_at))
 
+    def _track_wake(self) -> None:
+        """The wake watch from the record alone, after any invocation (one that failed half-way too)."""
+        if self.racy:
+            return
+        state = self.world.state
+        phase = derive_phase(state, self.world.desired)
+        if phase in (Phase.AWAKE, Phase.FAILED):
+            self.wake_watch = None
+        elif self.wake_watch is None and phase is Phase.WAKING:
+            self.wake_watch = state.wake_started_at
+
+    def _check_failure_shown(self, trigger: Trigger) -> None:
+        """ECS reporting that a task of the wake under way stopped, or that tasks cannot start, fails the
+        wake at once (docs/controller.md): the waiting page shows why instead of spinning to the deadline."""
+        before = self.state_before
+        if before.wake_started_at is None or before.failure is not None or self.racy or self.unsettled:
+            return
+        if isinstance(trigger, TaskStopped):
+            about = trigger.created_at
+        elif isinstance(trigger, ServiceTrouble):
+            about = trigger.at
+        else:
+            return
+        if about is not None and about > before.wake_started_at:
+            assert self.world.state.failure is not None, (
+                f"{trigger!r} about the wake from {before.wake_started_at} left it {self.world.state!r}"
+            )
+
     def _after(self, trigger: Trigger, decision: Decision) -> None:
+        self._check_failure_shown(trigger)
         state = self.world.state
         phase = derive_phase(state, self.world.desired)
         metrics = {m.name for m in decision.metrics}
@@ -246,7 +301,8 @@ class ControllerMachine(RuleBasedStateMachine):
         if self.wake_watch is None and (phase is Phase.WAKING or "Wakes" in metrics):
             # The first start only: a wake that is redone or re-recorded keeps its deadline.
             self.wake_watch = state.wake_started_at or self.world.now
-        if isinstance(trigger, SleepRequested) and decision.outcome == "slept":
+        if isinstance(trigger, SleepRequested) and phase is Phase.SLEEPING:
+            # An operator's sleep ends a wake, also one whose tasks never came (outcome already-asleep).
             self.wake_watch = None
         if isinstance(trigger, ReconcileTick):
             self._after_reconcile()
@@ -261,11 +317,14 @@ class ControllerMachine(RuleBasedStateMachine):
             assert world.route is Route.ECS and world.healthy > 0, "AWAKE on record but not serving"
         if world.state.pinned_at(world.now) and not self._fresh_failure(world.state):
             assert world.desired > 0, "pinned, yet asleep after a reconcile"
-        if self.racy or self.unsettled:
-            # Strict checks resume from here; a wake the race or the operator disturbed is not tracked.
+        if self.racy:
+            # Strict checks resume from here; a wake the race disturbed is not tracked.
             self.racy = self.unsettled = False
             self.wake_watch = None
             return
+        # A wake survives an operator's scaling by hand with its deadline (docs/controller.md): the
+        # liveness check goes on; only the sleep checks that need an undisturbed history wait.
+        self.unsettled = False
         self._check_liveness()
 
     def _check_liveness(self) -> None:
@@ -307,10 +366,27 @@ class ControllerMachine(RuleBasedStateMachine):
             world.set_alarm(IDLE, "ALARM")
         self.world.calls.clear()
 
-    @rule(minutes=st.sampled_from([0.25, 0.5, 1, 2, 3, 5, 8, 12]))
-    def time_passes(self, minutes: float) -> None:
+    @rule(
+        minutes=st.sampled_from([0.25, 0.5, 1, 2, 3, 5, 8, 12]),
+        scheduled=st.booleans(),
+        early_ready=st.booleans(),
+    )
+    def time_passes(self, minutes: float, scheduled: bool, early_ready: bool) -> None:
+        """Time passes in steps of at most the reconcile period; the world moves at each, and when
+        ``scheduled`` the reconcile schedule fires at every period crossed (otherwise its ticks are late or
+        lost, and the ``reconcile_tick`` step stands for them). With ``early_ready`` ECS reports steady
+        state as soon as the tasks run, before their targets pass the health checks."""
         world = self.world
-        world.minutes_later(minutes)
+        end = world.now + timedelta(minutes=minutes)
+        while world.now < end:
+            step = min(end - world.now, RECONCILE_PERIOD - (world.now - self.now_start) % RECONCILE_PERIOD)
+            world.minutes_later(step.total_seconds() / 60)
+            self._world_moves(early_ready)
+            if scheduled and self.schedule_fires and (world.now - self.now_start) % RECONCILE_PERIOD == timedelta(0):
+                self.reconcile_tick(None)
+
+    def _world_moves(self, early_ready: bool) -> None:
+        world = self.world
         now = world.now
         if world.desired == 0 and world.healthy > 0:
             world.set_healthy(0)
@@ -320,9 +396,14 @@ class ControllerMachine(RuleBasedStateMachine):
                 self._enqueue(TaskStopped("task/new", "CannotPullContainerError", now - timedelta(seconds=20)))
                 if now >= self.scaled_up_at + 3 * TASK_START:
                     self._enqueue(ServiceTrouble(FailureKind.TASK_START_IMPAIRED, "impaired", at=now))
-            else:
+            elif now >= self.scaled_up_at + TASK_START + HEALTH_CHECKS_PASS:
                 world.set_healthy(world.desired)
+                if self.steady_for != self.scaled_up_at:
+                    self._enqueue(SteadyState())
+                self.steady_for = self.scaled_up_at
+            elif early_ready and self.steady_for != self.scaled_up_at:
                 self._enqueue(SteadyState())
+                self.steady_for = self.scaled_up_at
         if world.deploying and self.deploy_started is not None:
             if self.broken and world.desired > 0 and now >= self.deploy_started + 3 * TASK_START:
                 world.set_deploying(False)
@@ -396,7 +477,17 @@ class ControllerMachine(RuleBasedStateMachine):
         world.set_desired(count)
         self._drain()
         self.unsettled = True
-        self.wake_watch = None
+        # The wake watch stays: a wake keeps its deadline through scaling by hand (the reconcile redoes a
+        # wake scaled to 0 with the same deadline, and tracks a start by hand as a wake of its own).
+
+    @rule(times=st.integers(min_value=2, max_value=4), origin=st.sampled_from([WakeOrigin.REQUEST, WakeOrigin.PIN]))
+    def wake_requested_again_and_again(self, times: int, origin: WakeOrigin) -> None:
+        """Visitors reloading the waiting page, or an operator asking for a wake (a pin) repeatedly."""
+        for _ in range(times):
+            if origin is WakeOrigin.PIN:
+                self._enqueue(PinRequested(self.world.now + timedelta(minutes=30), "ops"))
+            else:
+                self._enqueue(WakeRequested(WakeOrigin.REQUEST, "ops", sent_at=self.world.now))
 
     @rule()
     def deployment_starts(self) -> None:
@@ -475,7 +566,7 @@ class ControllerMachine(RuleBasedStateMachine):
     @rule(fault=faults)
     def reconcile_tick(self, fault: tuple[int, str] | None) -> None:
         decision = self._deliver(ReconcileTick(), fault)
-        if decision is None and not self.world.armed_fault_fired and not (self.racy or self.unsettled):
+        if decision is None and not self.world.armed_fault_fired and not self.racy:
             # Only a persistent fault stopped it: the tick happened, and a wake past its deadline must
             # already be visible as failed (a failure that can be recorded without the failing call).
             self._check_liveness()

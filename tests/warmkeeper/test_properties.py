@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from hypothesis import HealthCheck, Phase, settings
 
 from tests.warmkeeper.fake_aws import World
 from tests.warmkeeper.machine import ControllerMachine, WorldLike
+from warmkeeper.domain.model import SleepRequested, WakeOrigin, WakeRequested
 
 # CI runs 4 x 500 sequences in memory (2,000) plus the moto ones below; WARMKEEPER_PROPERTY_SCALE scales
 # them for a quick local loop (0.1) or a long soak (10).
@@ -68,3 +70,61 @@ TestInMemoryD = _D.TestCase
 for _case in (TestInMemoryA, TestInMemoryB, TestInMemoryC, TestInMemoryD):
     _case.settings = IN_MEMORY
 del _case
+
+
+def _request(machine: ControllerMachine) -> WakeRequested:
+    """The visitor's Wake Requested among the pending events (the backstop alarm may have sent one too)."""
+    request = next(t for t in machine.pending if isinstance(t, WakeRequested) and t.origin is WakeOrigin.REQUEST)
+    machine.pending.remove(request)
+    return request
+
+
+def test_a_wake_retried_after_a_half_failed_invocation_is_a_new_wake_with_its_own_deadline() -> None:
+    """The machine's own bookkeeping, replayed: an "endless spinner" it once reported on unmutated code.
+
+    08:00 a visitor wakes a service whose image cannot start; ECS's reports of it are lost. 08:05, past the
+    deadline, the visitor's next request records the deadline failure and retries, but UpdateService
+    throttles after the failure was saved; Lambda's retry of that request starts a new wake. The first wake
+    ended as a visible failure, so only the new one's deadline (08:10) applies to the reconcile at 08:05:15.
+    The machine used to miss the end recorded by the invocation that failed half-way, and to hold the new
+    wake to 08:00's deadline.
+    """
+    machine = InMemoryMachine()
+    machine.starting_point(asleep=True, broken=True)
+    machine.visitor()
+    machine._deliver(_request(machine), None)  # woke at 08:00
+    machine.time_passes(5, scheduled=False, early_ready=False)
+    machine.pending.clear()  # ECS's stopped tasks and start-impaired events: lost
+    machine.visitor()
+    request = _request(machine)
+    # Reads: the record, the service; writes: the record (failure kept, retry started), UpdateService.
+    assert machine._deliver(request, (3, "throttling")) is None
+    assert machine.world.state.failure is not None
+    retried = machine._deliver(request, None)
+    assert retried is not None and retried.outcome == "wake-retried"
+    machine.time_passes(0.25, scheduled=False, early_ready=False)
+    machine.reconcile_tick(None)
+    machine.invariants_hold()
+    assert machine.wake_watch == machine.world.state.wake_started_at == machine.now_start + timedelta(minutes=5)
+    machine.time_passes(5, scheduled=True, early_ready=False)  # 08:10:15: the retry's deadline passed
+    machine.invariants_hold()
+    assert machine.world.state.failure is not None, machine.world.state
+    machine.teardown()
+
+
+def test_an_operators_sleep_ends_a_wake_whose_update_service_failed() -> None:
+    """The machine's own bookkeeping: a wake recorded before UpdateService failed, then an operator's sleep
+    (already asleep: desiredCount is 0) ends it; the reconcile after its deadline finds nothing waking."""
+    machine = InMemoryMachine()
+    machine.starting_point(asleep=True, broken=False)
+    machine.visitor()
+    # Reads: the record, the service; writes: the record (the wake), UpdateService.
+    assert machine._deliver(_request(machine), (3, "access-denied")) is None
+    assert machine.wake_watch == machine.world.state.wake_started_at == machine.now_start
+    slept = machine._deliver(SleepRequested("ops"), None)
+    assert slept is not None and slept.outcome == "already-asleep"
+    assert machine.wake_watch is None
+    machine.time_passes(6, scheduled=False, early_ready=False)
+    machine.reconcile_tick(None)
+    machine.invariants_hold()
+    machine.teardown()

@@ -39,6 +39,8 @@ def _moto_account() -> Iterator[None]:
 
 
 class MotoMachine(ControllerMachine):
+    schedule_fires = False
+
     def make_world(self) -> WorldLike:
         world = MotoWorld(account=_ACCOUNT[0])
         world.reset()
