@@ -52,7 +52,7 @@ def aws_clients(front_door: str = "alb") -> AwsClients:
     """The execution environment's clients (the http-api front door's only where it is used, since each client
     costs cold-start time), with botocore traced before their first call."""
     _trace_aws_calls()
-    return default_clients(front_door)
+    return default_clients("http-api") if front_door == "http-api" else default_clients()
 
 
 def _summary(event: Any) -> dict[str, Any]:
