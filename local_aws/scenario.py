@@ -411,7 +411,13 @@ class Scenario:
     def unpin(self) -> None:
         self.operator(f"unpin --stack {self.local.stack.name} --requested-by operator")
         reconcile = int(self.local.stack.parameters.get("ReconcileMinutes", "1"))
+        minimum = int(self.local.stack.parameters.get("MinAwakeMinutes", "10"))
+        # The next reconcile sleeps it, once the minimum awake time since the wake has passed too (a short
+        # --idle-minutes makes the pinned window shorter than MinAwakeMinutes).
         self.minutes(reconcile, "until the next reconcile")
+        self.local.clock.advance_until(
+            lambda: self.local.observe().desired_count == 0, timedelta(minutes=minimum + reconcile), "min awake time"
+        )
         observed = self.observe()
         self.expect("the pin gone", "pinnedUntil" not in observed.state, observed.state)
         self.expect_asleep(observed)

@@ -36,6 +36,9 @@ class RecordingBus:
         self.events.append((detail_type, detail))
         return uuid.uuid4().hex
 
+    def settle(self) -> None:
+        """Nothing to deliver: these tests read what was put."""
+
 
 class NoFunctions:
     mode = "none"
