@@ -41,9 +41,9 @@ def test_sam_deploy_creates_then_updates_the_stack(endpoint: LocalEndpoint) -> N
         assert created["StackStatus"] == "CREATE_COMPLETE"
         assert {"Key": "warmkeeper:image-tag", "Value": "v1"} in created["Tags"]
         assert stack.outputs["StateParameterName"] == "/warmkeeper/warmkeeper/state"
-        # samconfig's default environment, then the local overrides on top of it.
+        # samconfig's default environment (the local stack overrides none of its time rules).
         assert stack.parameters["LogRetentionDays"] == "14"
-        assert stack.parameters["MinAwakeMinutes"] == "0"
+        assert stack.parameters["MinAwakeMinutes"] == "10"
         revision, images = _images(stack)
         assert revision == 1
         assert images
@@ -57,7 +57,7 @@ def test_sam_deploy_creates_then_updates_the_stack(endpoint: LocalEndpoint) -> N
         assert {"Key": "warmkeeper:image-tag", "Value": "v2"} in updated["Tags"]
         assert {"Key": "warmkeeper:previous-image-tag", "Value": "v1"} in updated["Tags"]
         assert stack.parameters["ImageTag"] == "v2"
-        assert stack.parameters["MinAwakeMinutes"] == "0"
+        assert stack.parameters["MinAwakeMinutes"] == "10"
         revision, images = _images(stack)
         assert revision == 2
         assert all(image.endswith(":v2") for image in images)
