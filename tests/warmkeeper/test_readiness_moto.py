@@ -131,7 +131,11 @@ def test_a_watch_that_cannot_start_leaves_the_wake_standing(
     assert "readiness watch did not start" in str(vars(warnings[0]).get("fault"))
 
 
-def test_without_a_watch_configured_a_wake_calls_no_step_functions(account: MotoAccount) -> None:
+def test_without_a_watch_configured_a_wake_calls_no_step_functions(
+    account: MotoAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whatever an earlier test in this process left in the environment: no watch here.
+    monkeypatch.delenv("READINESS_STATE_MACHINE_ARN", raising=False)
     get_settings.cache_clear()
     account.set_desired_count(0)
     result = invoke("wake-requested")
