@@ -17,19 +17,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench import OFFLINE_FUNCTION_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 EVENT = ROOT / "events" / "heartbeat" / "waiting-page.json"
 ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/warmkeeper-ecs/0123456789abcdef"
 ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": "/dev/null",
-    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-    "POWERTOOLS_SERVICE_NAME": "warmkeeper",
-    "POWERTOOLS_METRICS_NAMESPACE": "Warmkeeper",
+    **OFFLINE_FUNCTION_ENV,
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     # As Lambda sets them with active tracing: the Tracer is on, and the SDK finds its trace header.
     "LAMBDA_TASK_ROOT": str(ROOT / "src" / "heartbeat"),

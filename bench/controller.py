@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import OFFLINE_FUNCTION_ENV
 from bench._coldstart import ColdRatio, cold_ratio, print_ratios
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,15 +36,7 @@ TARGETS = {"sleep": 4, "wake": 3, "ready": 3}
 TARGET_IMPORT_RATIO = 1.6
 
 _ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": "/dev/null",
-    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-    "POWERTOOLS_SERVICE_NAME": "warmkeeper",
-    "POWERTOOLS_METRICS_NAMESPACE": "Warmkeeper",
+    **OFFLINE_FUNCTION_ENV,
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "CRITICAL",  # repairs and failures log on purpose; not here
 }
