@@ -34,8 +34,9 @@ _BOTO_CONFIG = Config(connect_timeout=0.5, read_timeout=1, retries={"mode": "sta
 # them early (at most once per TOKEN_REFRESH_SECONDS), so a rotation is seen within seconds.
 TOKEN_MAX_AGE_SECONDS = 300
 TOKEN_REFRESH_SECONDS = 30
-# Short enough that the waiting page notices a started or failed wake within a poll or two.
-STATE_MAX_AGE_SECONDS = 3
+# Short enough that a waiting page (polling every second) sees traffic back, a started or a failed wake within
+# two polls; long enough that the capped face stays far below SSM's shared quota (tests/template/test_security.py).
+STATE_MAX_AGE_SECONDS = 1.5
 SERVICE_MAX_AGE_SECONDS = 2
 
 

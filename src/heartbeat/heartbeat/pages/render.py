@@ -15,7 +15,9 @@ from heartbeat.domain.visitors import RETRY_AFTER_SECONDS
 from warmkeeper_shared.state import Phase
 
 STATUS_URL = "/_warmkeeper/status"
-POLL_MILLISECONDS = 2000
+# Each poll is a warm invocation served from the face's record cache; a second between them is what keeps
+# the wait after traffic is back short (bench/wake.py).
+POLL_MILLISECONDS = 1000
 TYPICAL_START_SECONDS = 45
 _HERE = Path(__file__).parent
 
