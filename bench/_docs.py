@@ -100,6 +100,8 @@ def _cold_path() -> str:
         f"| HTTP face: interpreter start to a rendered waiting page (tracing on, AWS mocked at the network) "
         f"| {heartbeat.TARGET_COLD_PAGE_RATIO} |",
         f"| controller: `import warmkeeper.handler` (tracing on) | {controller.TARGET_IMPORT_RATIO} |",
+        "| floor, for reference: `import boto3`, Powertools' Tracer (patching botocore), Logger and Metrics, and "
+        "the page's two clients and calls, none of the face's code | - |",
         "",
         "Packages a cold waiting page loads beyond those of `import boto3`: "
         + ", ".join(f"`{name}`" for name in packages)

@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from local_aws.alb import HttpResponse
@@ -38,6 +39,7 @@ from local_aws.runtime import LocalAws
 from local_aws.scenario import BROWSER
 from local_aws.simulate import STEADY_STATE_TIMINGS, SteadyStateTiming, TaskStart, TaskTiming
 
+ROOT = Path(__file__).resolve().parents[1]
 WAKES = 10
 SEED = 9
 TARGET_P50 = 4.0
@@ -354,11 +356,48 @@ def model_table(model: LatencyModel = MODEL) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The measured figures in docs/wake.md and README.md sit between these markers; ``--docs`` rewrites them. The
+# run takes minutes, so ``make docs`` (which checks only quick, deterministic blocks) does not rerun it.
+DOC = ROOT / "docs" / "wake.md"
+README = ROOT / "README.md"
+DOC_MARKERS = ("<!-- wake: measured by python -m bench.wake --docs -->\n", "<!-- /wake -->")
+README_MARKERS = ("<!-- wake-line: measured by python -m bench.wake --docs -->\n", "<!-- /wake-line -->")
+_LAST_LINE = re.compile(r"wake overhead beyond task start: p50 (?P<p50>\S+) s, p99 (?P<p99>\S+) s")
+
+
+def _between(path: Path, markers: tuple[str, str], body: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index(markers[0]) + len(markers[0]), text.index(markers[1])
+    path.write_text(text[:start] + body + text[end:], encoding="utf-8")
+
+
+def readme_line(lines: Sequence[str], results: dict[str, list[Wake]]) -> str:
+    """README's sentence: the last line's worst-variant overhead and the first request to the application."""
+    match = _LAST_LINE.fullmatch(lines[-1])
+    if match is None:
+        raise ValueError(f"not the wake benchmark's last line: {lines[-1]!r}")
+    to_app = [w.to_application for played in results.values() for w in played]
+    return (
+        "Measured by `python -m bench wake` ([wake.md](docs/wake.md)) on the local stack under a latency model of "
+        f"AWS: a visitor reaches the application {_seconds(percentile(to_app, 50))} s after the first request (p50, "
+        f"Fargate's start included); Warmkeeper adds p50 {match['p50']} s, p99 {match['p99']} s to the task's own "
+        "start, in the worst case of ECS's `SERVICE_STEADY_STATE` (early, on time, late or never).\n"
+    )
+
+
+def write_docs(lines: Sequence[str], results: dict[str, list[Wake]]) -> None:
+    when = datetime.now(UTC).strftime("%Y-%m-%d")
+    _between(DOC, DOC_MARKERS, f"Measured on {when}:\n\n```text\n" + "\n".join(lines) + "\n```\n")
+    _between(README, README_MARKERS, readme_line(lines, results))
+    print(f"wrote the figures into {DOC.relative_to(ROOT)} and {README.relative_to(ROOT)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.wake", description=__doc__.splitlines()[0])
     parser.add_argument("--wakes", type=int, default=WAKES, help=f"wakes per variant (default {WAKES})")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--no-model", action="store_true", help="leave the model's figures and sources out")
+    parser.add_argument("--docs", action="store_true", help="write the figures into docs/wake.md and README.md")
     arguments = parser.parse_args(argv if argv is not None else [])
     if arguments.wakes < 1:
         parser.error("--wakes must be at least 1")
@@ -371,7 +410,10 @@ def main(argv: list[str] | None = None) -> None:
         print("\n".join(model_lines()))
         print()
     results, checks = play(arguments.wakes, arguments.seed)
-    print("\n".join(report(results, checks, arguments.seed)))
+    lines = report(results, checks, arguments.seed)
+    print("\n".join(lines))
+    if arguments.docs:
+        write_docs(lines, results)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import random
 import re
 import statistics
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,40 @@ def test_one_wake_per_variant_prints_the_table_and_its_last_line() -> None:
     match = LAST_LINE.match(lines[-1])
     assert match is not None, lines[-1]
     assert float(match[1]) <= float(match[2])
+
+
+def test_docs_writes_the_table_into_wake_md_and_the_worst_overhead_into_readme(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc, readme = tmp_path / "wake.md", tmp_path / "README.md"
+    doc.write_text("before\n" + "".join(wake.DOC_MARKERS) + "\nafter\n")
+    readme.write_text("intro\n" + "".join(wake.README_MARKERS) + "\nrest\n")
+    monkeypatch.setattr(wake, "DOC", doc)
+    monkeypatch.setattr(wake, "README", readme)
+    monkeypatch.setattr(wake, "ROOT", tmp_path)
+    results = {"on-time": [_wake("on-time", (1, 41, 42, 43)), _wake("on-time", (1, 31, 32, 35))]}
+    lines = wake.report(results, (5, 2), seed=9)
+    with contextlib.redirect_stdout(io.StringIO()):
+        wake.write_docs(lines, results)
+    text = doc.read_text()
+    assert text.startswith("before\n" + wake.DOC_MARKERS[0] + "Measured on ")
+    assert "```text\n" + "\n".join(lines) + "\n```\n" + wake.DOC_MARKERS[1] in text
+    sentence = readme.read_text()
+    # Overheads 3 and 5 s: p50 4.0, p99 5.0; first request to the application 43 and 35 s: p50 39.0.
+    assert "reaches the application 39.0 s after the first request" in sentence
+    assert "Warmkeeper adds p50 4.0 s, p99 5.0 s" in sentence
+    assert sentence.endswith(wake.README_MARKERS[1] + "\nrest\n")
+    with pytest.raises(ValueError, match="last line"):
+        wake.readme_line(["something else"], results)
+
+
+def test_readme_and_wake_md_show_the_same_measured_run() -> None:
+    """The two places the measured figures appear cannot drift apart (both are written by one --docs run)."""
+    doc = wake.DOC.read_text()
+    block = doc[doc.index(wake.DOC_MARKERS[0]) : doc.index(wake.DOC_MARKERS[1])]
+    last = [line for line in block.splitlines() if LAST_LINE.match(line)]
+    assert len(last) == 1, "docs/wake.md has no measured run: python -m bench.wake --docs"
+    p50, p99 = LAST_LINE.match(last[0]).groups()  # type: ignore[union-attr]
+    readme = wake.README.read_text()
+    sentence = readme[readme.index(wake.README_MARKERS[0]) : readme.index(wake.README_MARKERS[1])]
+    assert f"Warmkeeper adds p50 {p50} s, p99 {p99} s" in sentence
