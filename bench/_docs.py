@@ -65,6 +65,21 @@ def _front_doors() -> str:
 
 
 def _controller_calls() -> str:
+    """Played in a fresh interpreter: the benchmark imports the controller with its fake account's environment
+    and log level, which would otherwise stay with the process (the docs test runs inside pytest)."""
+    import subprocess  # noqa: PLC0415
+
+    return subprocess.run(
+        [sys.executable, "-m", "bench._docs", "--print", "bench controller-calls"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+
+
+def _controller_calls_here() -> str:
     from bench import controller  # noqa: PLC0415
 
     os.environ.update(controller._ENV)
@@ -142,7 +157,14 @@ def regenerate(text: str, cache: dict[str, str]) -> str:
     return _BLOCK.sub(replace, text)
 
 
+# Blocks whose generator runs in a fresh interpreter, and what that interpreter runs (``--print NAME``).
+_IN_PROCESS: dict[str, Callable[[], str]] = {"bench controller-calls": _controller_calls_here}
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--print"] and len(argv) == 2 and argv[1] in _IN_PROCESS:
+        sys.stdout.write(_IN_PROCESS[argv[1]]())
+        return 0
     check = "--check" in argv
     cache: dict[str, str] = {}
     stale = []
