@@ -379,17 +379,18 @@ class ControllerMachine(RuleBasedStateMachine):
 
     @rule(
         minutes=st.sampled_from([0.25, 0.5, 1, 2, 3, 5, 8, 12]),
-        scheduled=st.booleans(),
+        # EventBridge's schedule is late or loses ticks now and then, not every other time.
+        scheduled=st.sampled_from([True, True, True, False]),
         early_ready=st.booleans(),
         prompt=st.booleans(),
     )
     def time_passes(self, minutes: float, scheduled: bool, early_ready: bool, prompt: bool = False) -> None:
         """Time passes in steps of at most the reconcile period; the world moves at each, and when
-        ``scheduled`` the reconcile schedule fires at every period crossed (otherwise its ticks are late or
-        lost, and the ``reconcile_tick`` step stands for them). With ``early_ready`` ECS reports steady
-        state as soon as the tasks run, before their targets pass the health checks. With ``prompt``
-        EventBridge delivers what the world emits as it happens (within seconds, as it mostly does),
-        otherwise the events wait in the pending list for the delivery steps (late, in any order)."""
+        ``scheduled`` (three times in four) the reconcile schedule fires at every period crossed (otherwise
+        its ticks are late or lost, and the ``reconcile_tick`` step stands for them). With ``early_ready``
+        ECS reports steady state as soon as the tasks run, before their targets pass the health checks. With
+        ``prompt`` EventBridge delivers what the world emits as it happens (within seconds, as it mostly
+        does), otherwise the events wait in the pending list for the delivery steps (late, in any order)."""
         world = self.world
         end = world.now + timedelta(minutes=minutes)
         while world.now < end:
