@@ -35,10 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = Path("src/warmkeeper/warmkeeper/domain/decide.py")
-# One process, share D (the short minimum awake time) first: -x then stops at the first share that
+# One process, shares D and E (the short minimum awake time) first: -x then stops at the first share that
 # fails, where two xdist workers would finish the share in flight on the other. The verdict is the same.
-TEST = "tests/warmkeeper/test_properties.py::TestInMemoryD tests/warmkeeper/test_properties.py::TestInMemoryA "
-TEST += "tests/warmkeeper/test_properties.py::TestInMemoryB tests/warmkeeper/test_properties.py::TestInMemoryC"
+TEST = " ".join(f"tests/warmkeeper/test_properties.py::TestInMemory{share}" for share in "DEABC")
 
 
 @dataclass(frozen=True)
@@ -79,8 +78,8 @@ MUTATIONS = (
     Mutation(
         "ready-unhealthy",
         "ready hands traffic back without a healthy target",
-        '    if observed.healthy_targets == 0:\n        return Decision("not-healthy-yet"',
-        '    if observed.healthy_targets < 0:\n        return Decision("not-healthy-yet"',
+        '    if observed.healthy_targets == 0:\n        return Decision(\n            "not-healthy-yet"',
+        '    if observed.healthy_targets < 0:\n        return Decision(\n            "not-healthy-yet"',
     ),
     Mutation(
         "ignore-pin",
@@ -128,8 +127,8 @@ MUTATIONS = (
         "redo-resets-deadline",
         "a reconcile that redoes an undone wake restarts its deadline",
         "        if state.wake_started_at is None or state.failure is not None:\n"
-        "            plan.update(wake_started_at=now, failure=None)",
-        "        if True:\n            plan.update(wake_started_at=now, failure=None)",
+        "            plan.update(wake_started_at=now, failure=None, wake_requested_at=None",
+        "        if True:\n            plan.update(wake_started_at=now, failure=None, wake_requested_at=None",
     ),
 )
 
@@ -237,7 +236,7 @@ def main() -> None:
         print(line, flush=True)
         lines.append(line)
 
-    out(f"property test: in-memory shares A-D, WARMKEEPER_PROPERTY_SCALE={scale}; {runs} run(s) per mutation")
+    out(f"property test: in-memory shares A-E, WARMKEEPER_PROPERTY_SCALE={scale}; {runs} run(s) per mutation")
     with (
         tempfile.TemporaryDirectory(prefix="warmkeeper-mutants-") as tmp,
         ThreadPoolExecutor(max_workers=jobs) as pool,
