@@ -50,6 +50,15 @@ ANSWERS = {
 }
 
 
+# The HTTP face's client configuration (heartbeat/adapters/aws.py), repeated here because importing it would
+# load the face into the floor; tests/coldpath keeps the two equal.
+FACE_CLIENT_CONFIG: dict[str, Any] = {
+    "connect_timeout": 0.5,
+    "read_timeout": 1,
+    "retries": {"mode": "standard", "total_max_attempts": 2},
+}
+
+
 class _Raw:
     def __init__(self, body: bytes) -> None:
         self.body = body
@@ -99,13 +108,17 @@ def floor() -> int:
     Tracer(patch_modules=("botocore",))
     Logger()
     Metrics()
-    config = Config(connect_timeout=0.5, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 2})
+    config = Config(**FACE_CLIENT_CONFIG)
     boto3.client("ssm", config=config).get_parameter(Name=ENVIRONMENT["STATE_PARAMETER_NAME"])
     boto3.client("events", config=config).put_events(
         Entries=[{"Source": "warmkeeper", "DetailType": "Wake Requested", "Detail": "{}"}]
     )
     if sorted(sent) != sorted(ANSWERS):
         sys.stderr.write(f"the floor made other calls: {sent}\n")
+        return 1
+    face = sorted(name for name in sys.modules if name.partition(".")[0] in ("heartbeat", "warmkeeper_shared"))
+    if face:
+        sys.stderr.write(f"the floor loaded the face's own modules: {face}\n")
         return 1
     return 0
 

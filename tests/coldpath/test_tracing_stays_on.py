@@ -97,3 +97,23 @@ def test_the_controller_handler_imports_no_boto3_before_its_first_client() -> No
     result = _probe("warmkeeper.handler", "client = handler.aws_clients().ssm", "get_parameter", {"Name": "/x"}, {})
     assert result["loaded"]["boto3"] is False
     assert result["client_module_at_import"] is False
+
+
+def test_the_cold_page_floor_makes_the_faces_two_calls_with_the_faces_client_configuration() -> None:
+    from bench import _cold_page  # noqa: PLC0415 - the bench's module, not a function's
+    from heartbeat.adapters.aws import _BOTO_CONFIG  # noqa: PLC0415
+
+    for name, value in _cold_page.FACE_CLIENT_CONFIG.items():
+        assert getattr(_BOTO_CONFIG, name) == value, name
+    env = {**os.environ, **_cold_page.ENVIRONMENT, "PYTHONPATH": os.pathsep.join(map(str, PATHS))}
+    # The floor exits 1 when its calls are not exactly the waiting page's two (GetParameter, PutEvents), or
+    # when it loaded any of the face's own modules.
+    done = subprocess.run(
+        [sys.executable, "-m", "bench._cold_page", "--floor"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
