@@ -34,6 +34,11 @@ HTTP_API_PER_MILLION_REQUESTS = 1.00  # API Gateway HTTP API, first 300 million 
 HOSTED_ZONE_PER_MONTH = 0.50  # Route 53, each hosted zone (a Cloud Map private DNS namespace makes one)
 CLOUD_MAP_INSTANCE_PER_MONTH = 0.10  # each registered instance, prorated by the hour it is registered
 EVENTBRIDGE_PER_MILLION_CUSTOM_EVENTS = 1.00
+# Step Functions Express workflows (the readiness watch): per execution, and per GB-second of duration with the
+# memory billed in 64 MB steps (the watch's tiny state takes the first step).
+EXPRESS_PER_MILLION_EXECUTIONS = 1.00
+EXPRESS_PER_GB_SECOND = 0.00001667
+EXPRESS_MEMORY_GB = 64 / 1024
 # An internet-facing ALB takes a public address in each of its zones; the template asks for at least two.
 ALB_MIN_ZONES = 2
 # Assumed, not measured here: a reconcile run's billed duration (bench/controller.py counts its AWS calls).
@@ -41,10 +46,12 @@ RECONCILE_SECONDS = 0.15
 # The extra-service target of the shared-ALB mode, and the whole http-api stack's.
 EXTRA_SERVICE_TARGET = 1.50
 HTTP_API_TARGET = 1.50
-# Assumed per wake, not measured here: controller runs (the wake, readiness checks until a task is healthy,
-# the sleep) and HTTP face requests (a visitor's waiting page and its status polls).
-WAKE_CONTROLLER_RUNS = 10
-WAKE_FACE_REQUESTS = 30
+# Assumed per wake, not measured here: the readiness checks until a task is healthy (a 40-second start at one
+# per 2 s), controller runs (those checks, the wake, the task events, the sleep) and HTTP face requests (a
+# visitor's waiting page and its status polls, one a second).
+WAKE_READINESS_CHECKS = 20
+WAKE_CONTROLLER_RUNS = WAKE_READINESS_CHECKS + 5
+WAKE_FACE_REQUESTS = 45
 
 _ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012"
 # Example values: any valid ones give the same resources.
@@ -261,6 +268,20 @@ def awake_extra_per_hour(template: Template) -> float:
     return CLOUD_MAP_INSTANCE_PER_MONTH / HOURS_PER_MONTH if registries else 0.0
 
 
+_WAIT_STATE = re.compile(r'"Type":\s*"Wait",\s*"Seconds":\s*(\d+)')
+
+
+def watch_interval_seconds(template: Template) -> int:
+    """The readiness watch's wait between two checks, read from its state machine definition."""
+    [machine] = _resources(template, "AWS::StepFunctions::StateMachine")
+    definition = machine["Properties"]["DefinitionString"]
+    text = definition.get("Fn::Sub", "") if isinstance(definition, dict) else definition
+    match = _WAIT_STATE.search(text if isinstance(text, str) else "")
+    if match is None:
+        raise SystemExit("the readiness watch has no Wait state with fixed Seconds")
+    return int(match[1])
+
+
 def wake_price(template: Template, parameters: dict[str, str]) -> tuple[float, float]:
     """One wake for one visit: the task runs at least max(MinAwakeMinutes, IdleMinutes) minutes plus a
     minute to start; the requests and runs around it. Returns (price, minutes awake)."""
@@ -270,13 +291,16 @@ def wake_price(template: Template, parameters: dict[str, str]) -> tuple[float, f
     memory_gb = int(template["Globals"]["Function"]["MemorySize"]) / 1024
     runs = WAKE_CONTROLLER_RUNS + WAKE_FACE_REQUESTS
     lambdas = runs / 1e6 * LAMBDA_PER_MILLION_REQUESTS + runs * RECONCILE_SECONDS * memory_gb * LAMBDA_PER_GB_SECOND
-    events = 1 / 1e6 * EVENTBRIDGE_PER_MILLION_CUSTOM_EVENTS
+    # The visitor's wake request and one Readiness Check per check; the watch runs about one interval per check.
+    events = (1 + WAKE_READINESS_CHECKS) / 1e6 * EVENTBRIDGE_PER_MILLION_CUSTOM_EVENTS
+    watch_seconds = WAKE_READINESS_CHECKS * watch_interval_seconds(template)
+    watch = EXPRESS_PER_MILLION_EXECUTIONS / 1e6 + watch_seconds * EXPRESS_MEMORY_GB * EXPRESS_PER_GB_SECOND
     api = (
         WAKE_FACE_REQUESTS / 1e6 * HTTP_API_PER_MILLION_REQUESTS
         if _resources(template, "AWS::ApiGatewayV2::Api")
         else 0
     )
-    return task + lambdas + events + api, minutes
+    return task + lambdas + events + watch + api, minutes
 
 
 def load_template() -> Template:

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench import cost
 from tests.template.conftest import Template
 from warmkeeper_shared.state import WakeTimeline
 
@@ -27,6 +28,8 @@ def test_the_watch_is_an_express_loop_that_asks_every_two_seconds(raw: Template)
     definition = _definition(raw)
     states = definition["States"]
     assert states[definition["StartAt"]] == {"Type": "Wait", "Seconds": 2, "Next": "ReadRecord"}
+    # The cost benchmark prices the watch's duration from the same definition.
+    assert cost.watch_interval_seconds(raw) == 2
     body = raw["Resources"]["ReadinessWatch"]["Properties"]["DefinitionString"]["Fn::Sub"]
     assert '"Name": "${StateParameter}"' in body
     assert '"stack": "${AWS::StackName}"' in body
