@@ -77,7 +77,7 @@ MODEL = LatencyModel(
         "range from AWS Compute Blog, 'Operating Lambda: Performance optimization - Part 1' (aws.amazon.com/"
         "blogs/compute/operating-lambda-performance-optimization-part-1/): a cold start takes from under 100 ms "
         "to over 1 s; p50 0.6 s and p99 2 s are an assumption for a Python function importing boto3 and "
-        "Powertools (issue 9 measured its import at about 2.3 times `import boto3`)",
+        "Powertools (`python -m bench heartbeat` prints its cold waiting page as a ratio to `import boto3`)",
     ),
     lambda_warm_invoke=Figure(
         "a warm Lambda invocation (HTTP face: status poll, page)",
