@@ -141,6 +141,14 @@ GENERATORS: dict[str, Callable[[], str]] = {
 }
 
 
+def replace_between(path: Path, markers: tuple[str, str], body: str) -> None:
+    """Rewrite what sits between two marker lines of ``path``: the measured blocks that a long benchmark writes
+    itself (``make docs`` reruns only the quick generated blocks above)."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index(markers[0]) + len(markers[0]), text.index(markers[1])
+    path.write_text(text[:start] + body + text[end:], encoding="utf-8")
+
+
 def documents() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 

@@ -10,6 +10,7 @@ Run it with `python -m bench cost`.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,18 +269,15 @@ def awake_extra_per_hour(template: Template) -> float:
     return CLOUD_MAP_INSTANCE_PER_MONTH / HOURS_PER_MONTH if registries else 0.0
 
 
-_WAIT_STATE = re.compile(r'"Type":\s*"Wait",\s*"Seconds":\s*(\d+)')
+def watch_interval_seconds(template: Template) -> float:
+    """The readiness watch's wait between two checks, read as the local stack reads its definition."""
+    from local_aws.readiness import WatchDefinition  # noqa: PLC0415 - the local stack's imports are heavy
 
-
-def watch_interval_seconds(template: Template) -> int:
-    """The readiness watch's wait between two checks, read from its state machine definition."""
     [machine] = _resources(template, "AWS::StepFunctions::StateMachine")
-    definition = machine["Properties"]["DefinitionString"]
-    text = definition.get("Fn::Sub", "") if isinstance(definition, dict) else definition
-    match = _WAIT_STATE.search(text if isinstance(text, str) else "")
-    if match is None:
-        raise SystemExit("the readiness watch has no Wait state with fixed Seconds")
-    return int(match[1])
+    body = machine["Properties"]["DefinitionString"]["Fn::Sub"]
+    # Only the definition's shape matters here, not the stack's names it substitutes.
+    definition = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
+    return WatchDefinition.parse(definition).interval.total_seconds()
 
 
 def wake_price(template: Template, parameters: dict[str, str]) -> tuple[float, float]:

@@ -33,6 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench._docs import replace_between
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = Path("src/warmkeeper/warmkeeper/domain/decide.py")
 # One process, shares D and E (the short minimum awake time) first: -x then stops at the first share that
@@ -268,10 +270,8 @@ def main() -> None:
 
 
 def _write_doc(lines: list[str]) -> None:
-    text = DOC.read_text(encoding="utf-8")
-    start, end = text.index(DOC_START) + len(DOC_START), text.index(DOC_END)
     when = time.strftime("%Y-%m-%d", time.gmtime())
     body = f"Measured on {when} (seconds are per run, on a 2-core machine shared with other work):\n\n"
     body += "```text\n" + "\n".join(lines) + "\n```\n"
-    DOC.write_text(text[:start] + body + text[end:], encoding="utf-8")
+    replace_between(DOC, (DOC_START, DOC_END), body)
     print(f"wrote the table into {DOC.relative_to(ROOT)}")

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from bench._docs import replace_between
 from local_aws.alb import HttpResponse
 from local_aws.clock import Clock
 from local_aws.eventbus import Delivery, EventBus
@@ -365,12 +366,6 @@ README_MARKERS = ("<!-- wake-line: measured by python -m bench.wake --docs -->\n
 _LAST_LINE = re.compile(r"wake overhead beyond task start: p50 (?P<p50>\S+) s, p99 (?P<p99>\S+) s")
 
 
-def _between(path: Path, markers: tuple[str, str], body: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    start, end = text.index(markers[0]) + len(markers[0]), text.index(markers[1])
-    path.write_text(text[:start] + body + text[end:], encoding="utf-8")
-
-
 def readme_line(lines: Sequence[str], results: dict[str, list[Wake]]) -> str:
     """README's sentence: the last line's worst-variant overhead and the first request to the application."""
     match = _LAST_LINE.fullmatch(lines[-1])
@@ -387,8 +382,8 @@ def readme_line(lines: Sequence[str], results: dict[str, list[Wake]]) -> str:
 
 def write_docs(lines: Sequence[str], results: dict[str, list[Wake]]) -> None:
     when = datetime.now(UTC).strftime("%Y-%m-%d")
-    _between(DOC, DOC_MARKERS, f"Measured on {when}:\n\n```text\n" + "\n".join(lines) + "\n```\n")
-    _between(README, README_MARKERS, readme_line(lines, results))
+    replace_between(DOC, DOC_MARKERS, f"Measured on {when}:\n\n```text\n" + "\n".join(lines) + "\n```\n")
+    replace_between(README, README_MARKERS, readme_line(lines, results))
     print(f"wrote the figures into {DOC.relative_to(ROOT)} and {README.relative_to(ROOT)}")
 
 
